@@ -1,0 +1,183 @@
+"""The ``griddesk`` command."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from shared.config import BACKENDS, BackendSettings
+from services.launcher import SERVICES
+
+DEFAULT_PORTS = {"intake": 8001, "router": 8002, "tracker": 8003, "notifier": 8004}
+
+
+@click.group()
+def main() -> None:
+    """griddesk: case dispatch for community grid governance."""
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+def serve(service: str) -> None:
+    """Serve a service's HTTP API under gunicorn."""
+    from services.launcher import serve as serve_service
+
+    serve_service(service)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+def worker(service: str) -> None:
+    """Run a service's worker (consume loop, relay)."""
+    from services.launcher import run_worker
+
+    run_worker(service)
+
+
+@main.command()
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="overrides GRIDDESK_BACKEND")
+@click.option("--demo/--no-demo", default=True, help="load the demo district and issue demo credentials")
+@click.option("--var-dir", default="var", show_default=True)
+def run(backend: str | None, demo: bool, var_dir: str) -> None:
+    """Start all four services (HTTP and workers) and supervise them until Ctrl-C."""
+    from services.supervisor import supervise
+
+    env = dict(os.environ)
+    if backend:
+        env["GRIDDESK_BACKEND"] = backend
+    env.setdefault("GRIDDESK_DATA_DIR", os.path.join(var_dir, "data"))
+    settings = BackendSettings.from_env(env)
+    urls = {f"{s}_url": f"http://{env.get('GRIDDESK_HOST', '127.0.0.1')}:"
+                        f"{env.get(f'GRIDDESK_{s.upper()}_PORT', DEFAULT_PORTS[s])}" for s in SERVICES}
+    demo_info = _demo(settings, var_dir, urls) if demo else None
+
+    def announce() -> None:
+        click.echo(f"griddesk is starting on the {settings.backend} backend:")
+        for service in SERVICES:
+            click.echo(f"  {service:<9} {urls[service + '_url']}")
+        if demo_info:
+            click.echo(f"  demo credentials in {os.path.join(var_dir, 'demo.json')}:")
+            click.echo(f"    intake API key (X-API-Key):   {demo_info['api_key']}")
+            click.echo(f"    district staff token:         {demo_info['staff_token']}")
+            click.echo(f"    grid {demo_info['grid_code']} staff token:  {demo_info['grid_staff_token']}")
+        click.echo("Ctrl-C stops everything.")
+
+    sys.exit(supervise(var_dir, env, on_started=announce))
+
+
+def _demo(settings: BackendSettings, var_dir: str, urls: dict) -> dict:
+    from services.demo import set_up_demo
+    from shared.backends import build_store
+
+    store = _wait_for_store(settings)
+    try:
+        return set_up_demo(store, var_dir=var_dir, urls=urls)
+    finally:
+        store.close()
+
+
+def _wait_for_store(settings: BackendSettings):
+    import time
+
+    from shared.backends import build_store
+    from shared.errors import BackendUnavailable
+
+    deadline = time.monotonic() + 60
+    while True:
+        store = build_store(settings)
+        try:
+            store.ping()
+            return store
+        except BackendUnavailable:
+            store.close()
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"the {settings.backend} document store does not answer")
+            time.sleep(1)
+
+
+@main.group()
+def org() -> None:
+    """The org registry."""
+
+
+@org.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def org_import(path: str) -> None:
+    """Load an org registry file (YAML or JSON; see docs/org-registry.md)."""
+    from shared.org.registry import RegistryError, import_registry, load_file
+
+    try:
+        registry = load_file(path)
+        store = _wait_for_store(BackendSettings.from_env())
+        result = import_registry(store, registry)
+    except RegistryError as error:
+        raise click.ClickException(str(error))
+    counts = ", ".join(f"{n} {level}" for level, n in result.by_level.items() if n)
+    click.echo(f"imported {result.units} org units ({counts}); removed {result.removed}")
+
+
+@org.command("demo")
+@click.option("--out", type=click.Path(dir_okay=False), default="-", help="file to write (default stdout)")
+@click.option("--communities", default=3, show_default=True)
+def org_demo(out: str, communities: int) -> None:
+    """Write the demo district (前进街) as an org registry file."""
+    import yaml
+
+    from shared.org.demo import demo_registry
+
+    text = yaml.safe_dump(demo_registry(communities=communities), allow_unicode=True, sort_keys=False)
+    if out == "-":
+        click.echo(text)
+    else:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+@main.group()
+def credentials() -> None:
+    """API keys for intake channels and staff tokens."""
+
+
+@credentials.command("api-key")
+@click.option("--name", required=True)
+@click.option("--channel", "channels", multiple=True, help="allowed channel (repeat); default all")
+def issue_api_key(name: str, channels: tuple[str, ...]) -> None:
+    """Issue an intake API key; it is printed once and stored hashed."""
+    from shared import auth
+
+    store = _wait_for_store(BackendSettings.from_env())
+    try:
+        click.echo(auth.issue_api_key(store, name, channels or auth.CHANNELS))
+    except ValueError as error:
+        raise click.ClickException(str(error))
+
+
+@credentials.command("staff-token")
+@click.option("--name", required=True)
+@click.option("--role", required=True)
+@click.option("--org", "org_code", required=True, help="org unit code the token is limited to")
+def issue_staff_token(name: str, role: str, org_code: str) -> None:
+    """Issue a staff bearer token bound to a role and an org unit's subtree."""
+    from shared import auth
+    from shared.org.registry import ORG_UNITS
+
+    store = _wait_for_store(BackendSettings.from_env())
+    unit = store.get(ORG_UNITS, org_code)
+    if unit is None:
+        raise click.ClickException(f"no org unit {org_code!r}; import the registry first")
+    click.echo(auth.issue_staff_token(store, name, role, org_code, unit["level"]))
+
+
+@main.command("demo-setup")
+@click.option("--var-dir", default="var", show_default=True)
+def demo_setup(var_dir: str) -> None:
+    """Load the demo district and write demo credentials to VAR_DIR/demo.json (no services started)."""
+    settings = BackendSettings.from_env()
+    urls = {f"{s}_url": f"http://127.0.0.1:{DEFAULT_PORTS[s]}" for s in SERVICES}
+    click.echo(json.dumps(_demo(settings, var_dir, urls), ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

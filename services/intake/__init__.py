@@ -1,0 +1,1 @@
+"""Intake: the front door. Takes residents' reports, stores them durably, publishes CaseReported."""

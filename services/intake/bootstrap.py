@@ -1,0 +1,73 @@
+"""The only place intake's adapters are built from settings."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from flask import Flask
+
+from shared.adapters.system_clock import SystemClock
+from shared.backends import build_event_log, build_store
+from shared.events.contracts import ALL_TOPICS
+from shared.ports import Clock, DocumentStore, EventLog
+from shared.publisher import EventPublisher
+from shared.web import create_service_app
+from services.intake import handlers
+from services.intake.settings import IntakeSettings
+
+SERVICE = "intake"
+
+
+@dataclass
+class Intake:
+    settings: IntakeSettings
+    store: DocumentStore
+    log: EventLog
+    clock: Clock
+    secret_key: bytes
+
+    @property
+    def publisher(self) -> EventPublisher:
+        return EventPublisher(self.log, SERVICE)
+
+
+def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None = None,
+          log: EventLog | None = None, clock: Clock | None = None) -> Intake:
+    settings = settings or IntakeSettings.from_env()
+    store = store or build_store(settings.backend)
+    log = log or build_event_log(settings.backend, client_id=SERVICE)
+    return Intake(settings, store, log, clock or SystemClock(), _secret_key(settings))
+
+
+def prepare(intake: Intake) -> None:
+    """Create topics and indexes (idempotent); run before serving."""
+    intake.log.ensure_topics(ALL_TOPICS)
+    handlers.prepare_store(intake.store)
+
+
+def create_app(intake: Intake | None = None) -> Flask:
+    from services.intake.api import blueprint
+
+    intake = intake or build()
+    app = create_service_app(SERVICE, {"store": intake.store.ping, "event_log": intake.log.ping},
+                             max_body_bytes=intake.settings.max_body_bytes)
+    app.extensions["griddesk"] = intake
+    app.register_blueprint(blueprint)
+    return app
+
+
+def _secret_key(settings: IntakeSettings) -> bytes:
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    # embedded default: a random key kept beside the data, created once, readable by its owner only
+    path = os.path.join(settings.backend.data_dir, "secret.key")
+    os.makedirs(settings.backend.data_dir, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    with open(path) as handle:
+        return handle.read().strip().encode()

@@ -1,0 +1,45 @@
+"""Intake's domain: case ids, residents' follow-up tokens and the CaseReported event. Standard library only."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime
+
+from shared.events.envelope import Envelope
+
+SOURCE = "/griddesk/intake"
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: ids are read out on the phone
+
+
+def new_case_id(now: datetime) -> str:
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(6))
+    return f"GD-{now:%Y%m%d}-{suffix}"
+
+
+def follow_up_token(secret_key: bytes, case_id: str) -> str:
+    """The resident's token for a case: derived, so a retried request gets the same one back
+    without the token itself ever being stored."""
+    mac = hmac.new(secret_key, case_id.encode(), hashlib.sha256).digest()
+    return base64.b32encode(mac[:15]).decode().lower()
+
+
+def request_fingerprint(body: dict) -> str:
+    """Same body, same fingerprint: tells a retry from a different request reusing an Idempotency-Key."""
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def case_reported(case_id: str, submission: dict, now: datetime) -> Envelope:
+    data = {
+        "case_id": case_id,
+        "channel": submission["channel"],
+        "text": submission["text"],
+        "reporter": submission.get("reporter") or {},
+        "location": submission["location"],
+        "category_hint": submission.get("category_hint"),
+        "reported_at": now.isoformat(),
+    }
+    return Envelope(type="CaseReported", source=SOURCE, subject=case_id, data=data, time=now)

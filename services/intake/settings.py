@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from shared.config import BackendSettings, HttpSettings, env_float, env_int, env_str
+
+DEFAULT_PORT = 8001
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    backend: BackendSettings = field(default_factory=BackendSettings)
+    http: HttpSettings = field(default_factory=lambda: HttpSettings("127.0.0.1", DEFAULT_PORT, 2))
+    secret_key: str = ""  # derives residents' follow-up tokens; empty: kept in the data directory
+    relay_interval_s: float = 0.5
+    relay_grace_s: float = 2.0  # leave fresh reports to the request that stored them
+    max_body_bytes: int = 1 << 20
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "IntakeSettings":
+        env = os.environ if env is None else env
+        return cls(
+            backend=BackendSettings.from_env(env),
+            http=HttpSettings.from_env("intake", DEFAULT_PORT, env),
+            secret_key=env_str(env, "GRIDDESK_SECRET_KEY", ""),
+            relay_interval_s=env_float(env, "GRIDDESK_INTAKE_RELAY_INTERVAL_S", cls.relay_interval_s),
+            relay_grace_s=env_float(env, "GRIDDESK_INTAKE_RELAY_GRACE_S", cls.relay_grace_s),
+            max_body_bytes=env_int(env, "GRIDDESK_INTAKE_MAX_BODY_BYTES", cls.max_body_bytes),
+        )

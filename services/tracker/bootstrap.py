@@ -1,0 +1,50 @@
+"""The only place the tracker's adapters are built from settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from shared.adapters.system_clock import SystemClock
+from shared.backends import build_event_log, build_store
+from shared.consumer import ConsumeLoop
+from shared.events.contracts import ALL_TOPICS, dead_letter_topic
+from shared.ports import Clock, DocumentStore, EventLog
+from shared.web import create_service_app
+from services.tracker import handlers
+from services.tracker.settings import TrackerSettings
+
+SERVICE = "tracker"
+
+
+@dataclass
+class Tracker:
+    settings: TrackerSettings
+    store: DocumentStore
+    log: EventLog
+    clock: Clock
+
+    def consume_loop(self) -> ConsumeLoop:
+        return ConsumeLoop(self.log, SERVICE, SERVICE, list(ALL_TOPICS), handlers.reactions(self.store))
+
+
+def build(settings: TrackerSettings | None = None, *, store: DocumentStore | None = None,
+          log: EventLog | None = None, clock: Clock | None = None) -> Tracker:
+    settings = settings or TrackerSettings.from_env()
+    return Tracker(settings, store or build_store(settings.backend),
+                   log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock())
+
+
+def prepare(tracker: Tracker) -> None:
+    tracker.log.ensure_topics([*ALL_TOPICS, dead_letter_topic(SERVICE)])
+    handlers.prepare_store(tracker.store)
+
+
+def create_app(tracker: Tracker | None = None) -> Flask:
+    from services.tracker.api import blueprint
+
+    tracker = tracker or build()
+    app = create_service_app(SERVICE, {"store": tracker.store.ping, "event_log": tracker.log.ping})
+    app.extensions["griddesk"] = tracker
+    app.register_blueprint(blueprint)
+    return app

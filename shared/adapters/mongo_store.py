@@ -1,0 +1,99 @@
+"""The production document store on MongoDB (and any MongoDB-wire server, FerretDB included).
+
+Only single-document operations are used: FerretDB v1 has no transactions, and none are needed,
+since every read-modify-write is a compare-and-set on the document's version ``_v``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.errors import BackendUnavailable, Conflict
+from shared.ports import Document, Filter, Sort
+
+
+class MongoStore:
+    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000):
+        self._uri = uri
+        self._database_name = database
+        self._timeout_ms = timeout_ms
+        self._client: MongoClient | None = None
+
+    @property
+    def _db(self):
+        if self._client is None:  # connect lazily: never before a server process forks
+            self._client = MongoClient(
+                self._uri, serverSelectionTimeoutMS=self._timeout_ms, connectTimeoutMS=self._timeout_ms,
+                tz_aware=True)
+        return self._client[self._database_name]
+
+    def ensure_index(self, collection: str, fields: Sequence[str], *, unique: bool = False) -> None:
+        name = f"ix_{'_'.join(f.replace('.', '_') for f in fields)}"
+        with _translated(collection):
+            self._db[collection].create_index([(f, ASCENDING) for f in fields], unique=unique, name=name)
+
+    def insert(self, collection: str, document: Document) -> Document:
+        stored = {**document, "_v": 1}
+        try:
+            with _translated(collection):
+                self._db[collection].insert_one(dict(stored))
+        except DuplicateKeyError as error:
+            raise Conflict(f"{collection}/{stored['_id']}: {error}") from None
+        return stored
+
+    def get(self, collection: str, id: str) -> Document | None:
+        with _translated(collection):
+            return self._db[collection].find_one({"_id": id})
+
+    def replace(self, collection: str, document: Document) -> Document:
+        version = document["_v"]
+        stored = {**document, "_v": version + 1}
+        try:
+            with _translated(collection):
+                result = self._db[collection].replace_one({"_id": stored["_id"], "_v": version}, dict(stored))
+        except DuplicateKeyError as error:
+            raise Conflict(f"{collection}/{stored['_id']}: {error}") from None
+        if result.matched_count == 0:
+            raise Conflict(f"{collection}/{stored['_id']} changed since version {version}")
+        return stored
+
+    def delete(self, collection: str, id: str) -> bool:
+        with _translated(collection):
+            return self._db[collection].delete_one({"_id": id}).deleted_count > 0
+
+    def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
+             skip: int = 0, limit: int = 0) -> list[Document]:
+        order = [(f, DESCENDING if d < 0 else ASCENDING) for f, d in sort] + [("_id", ASCENDING)]
+        with _translated(collection):
+            cursor = self._db[collection].find(dict(filter or {}), sort=order, skip=skip, limit=limit)
+            return list(cursor)
+
+    def count(self, collection: str, filter: Filter | None = None) -> int:
+        with _translated(collection):
+            return self._db[collection].count_documents(dict(filter or {}))
+
+    def ping(self) -> None:
+        with _translated("admin"):
+            self._db.command("ping")
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class _translated:
+    """Turn driver errors (other than duplicate keys, which callers handle) into BackendUnavailable."""
+
+    def __init__(self, what: str):
+        self._what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is not None and isinstance(error, PyMongoError) and not isinstance(error, DuplicateKeyError):
+            raise BackendUnavailable(f"MongoDB ({self._what}): {error}") from error
+        return False

@@ -1,0 +1,102 @@
+"""Credentials: API keys for intake channels and bearer tokens for staff.
+
+A secret is shown once when issued and stored only as its SHA-256 digest (secrets are 256 random
+bits, so a plain digest cannot be reversed by guessing). A staff token is bound to a role and an org
+unit; every staff query is limited to that unit's subtree through ``Scope``.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from shared.events.contracts import CHANNELS, ORG_LEVELS
+from shared.ports import DocumentStore
+
+CREDENTIALS = "credentials"
+API_KEY_PREFIX = "gdk_"
+STAFF_TOKEN_PREFIX = "gdt_"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    name: str
+    channels: tuple[str, ...]
+    key_id: str  # the digest's first 12 hex digits: safe to log and to scope idempotency keys
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The org subtree a staff token may see: everything at or below ``org_code`` on ``level``."""
+    role: str
+    org_code: str
+    level: str
+    name: str = ""
+
+    def case_filter(self, prefix: str = "org") -> dict:
+        if self.level == "district":
+            return {}  # one district per deployment: its tokens see every case, located or not
+        return {f"{prefix}.{self.level}": self.org_code}
+
+    def covers(self, chain: dict) -> bool:
+        return self.level == "district" or chain.get(self.level) == self.org_code
+
+
+def issue_api_key(store: DocumentStore, name: str, channels: tuple[str, ...] = CHANNELS) -> str:
+    unknown = set(channels) - set(CHANNELS)
+    if unknown:
+        raise ValueError(f"unknown channels: {', '.join(sorted(unknown))}")
+    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    store.insert(CREDENTIALS, {"_id": digest(secret), "kind": "api_key", "name": name,
+                               "channels": list(channels), "revoked": False, "issued_at": _now()})
+    return secret
+
+
+def issue_staff_token(store: DocumentStore, name: str, role: str, org_code: str, level: str) -> str:
+    if level not in ORG_LEVELS:
+        raise ValueError(f"level must be one of {', '.join(ORG_LEVELS)}")
+    secret = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    store.insert(CREDENTIALS, {"_id": digest(secret), "kind": "staff_token", "name": name, "role": role,
+                               "org_code": org_code, "level": level, "revoked": False, "issued_at": _now()})
+    return secret
+
+
+def revoke(store: DocumentStore, secret_digest: str) -> bool:
+    document = store.get(CREDENTIALS, secret_digest)
+    if document is None:
+        return False
+    store.replace(CREDENTIALS, {**document, "revoked": True})
+    return True
+
+
+def api_client_for(store: DocumentStore, key: str | None) -> ApiClient | None:
+    document = _valid(store, key, "api_key")
+    if document is None:
+        return None
+    return ApiClient(name=document["name"], channels=tuple(document["channels"]), key_id=document["_id"][:12])
+
+
+def scope_for(store: DocumentStore, token: str | None) -> Scope | None:
+    document = _valid(store, token, "staff_token")
+    if document is None:
+        return None
+    return Scope(role=document["role"], org_code=document["org_code"], level=document["level"],
+                 name=document["name"])
+
+
+def _valid(store: DocumentStore, secret: str | None, kind: str) -> dict | None:
+    if not secret:
+        return None
+    document = store.get(CREDENTIALS, digest(secret))
+    if document is None or document.get("kind") != kind or document.get("revoked"):
+        return None
+    return document
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()

@@ -1,0 +1,31 @@
+"""Builds the shared adapters from BackendSettings. Each service's ``bootstrap`` calls these; nothing
+else in the code base constructs an adapter."""
+from __future__ import annotations
+
+import os
+
+from shared.config import BackendSettings
+from shared.ports import DocumentStore, EventLog
+
+
+def build_event_log(settings: BackendSettings, *, client_id: str = "griddesk") -> EventLog:
+    if settings.backend == "kafka":
+        from shared.adapters.kafka_event_log import KafkaEventLog
+        log: EventLog = KafkaEventLog(settings.kafka_bootstrap, partitions=settings.kafka_partitions,
+                                      replication=settings.kafka_replication, client_id=client_id)
+    else:
+        from shared.adapters.sqlite_event_log import SqliteEventLog
+        log = SqliteEventLog(os.path.join(settings.data_dir, "events.sqlite"),
+                             synchronous=settings.sqlite_synchronous)
+    if settings.namespace:
+        from shared.adapters.namespaced_event_log import NamespacedEventLog
+        log = NamespacedEventLog(log, settings.namespace)
+    return log
+
+
+def build_store(settings: BackendSettings) -> DocumentStore:
+    if settings.backend == "kafka":
+        from shared.adapters.mongo_store import MongoStore
+        return MongoStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database)
+    from shared.adapters.sqlite_store import SqliteStore
+    return SqliteStore(os.path.join(settings.data_dir, "store.sqlite"), synchronous=settings.sqlite_synchronous)

@@ -1,0 +1,132 @@
+"""The consume loop every service's worker runs.
+
+For each batch: decode every record, react to the events this service handles, publish what the
+reactions produced, then commit the batch's positions. A crash at any point therefore re-delivers,
+never skips; reactions are idempotent (derived event ids, compare-and-set writes), so re-delivery only
+repeats work. A record that can never be handled goes to ``deadletter.<group>`` with the error and its
+origin, and the partition keeps flowing. When a backend is down the batch is retried with backoff;
+after ``max_attempts`` the loop stops loudly (raises) instead of skipping anything.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from shared.errors import BackendUnavailable, PoisonMessage
+from shared.events.contracts import dead_letter_topic, validated_data
+from shared.events.envelope import Envelope
+from shared.events.wire import Message, Record, decode
+from shared.observability import metrics
+from shared.observability.logs import log_context
+from shared.ports import EventLog, Subscription
+from shared.process import StopFlag
+from shared.publisher import EventPublisher
+
+log = logging.getLogger(__name__)
+
+Reaction = Callable[[Envelope], Sequence[Envelope]]
+
+
+@dataclass
+class ConsumeLoop:
+    log: EventLog
+    service: str
+    group: str
+    topics: Sequence[str]
+    reactions: Mapping[str, Reaction]
+    batch_size: int = 200
+    poll_timeout_s: float = 0.5
+    max_attempts: int = 8
+    backoff_s: float = 0.5
+    lag_interval_s: float = 5.0
+
+    def run(self, stop: StopFlag | None = None, *, max_idle_polls: int | None = None) -> None:
+        """Consume until ``stop`` is set; with ``max_idle_polls`` also return after that many empty polls."""
+        stop = stop or StopFlag()
+        publisher = EventPublisher(self.log, self.service)
+        subscription = self.log.subscribe(self.group, self.topics)
+        idle = 0
+        next_lag_report = 0.0
+        try:
+            while not stop.is_set():
+                records = subscription.poll(self.poll_timeout_s, self.batch_size)
+                if records:
+                    idle = 0
+                    self._handle_with_retries(subscription, publisher, records)
+                else:
+                    idle += 1
+                    if max_idle_polls is not None and idle >= max_idle_polls:
+                        return
+                if time.monotonic() >= next_lag_report:
+                    self._report_lag(subscription)
+                    next_lag_report = time.monotonic() + self.lag_interval_s
+        finally:
+            subscription.close()
+
+    def _handle_with_retries(self, subscription: Subscription, publisher: EventPublisher,
+                             records: list[Record]) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outputs = [out for record in records for out in self._react(record)]
+                publisher.publish(outputs)
+                subscription.commit(records)
+                return
+            except BackendUnavailable as error:
+                if attempt == self.max_attempts:
+                    log.critical("backend still unavailable after %d attempts; stopping", attempt)
+                    raise
+                pause = self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random())
+                log.warning("backend unavailable (%s); retrying batch in %.1fs", error, pause)
+                time.sleep(pause)
+                subscription.rewind()
+                records = subscription.poll(self.poll_timeout_s, self.batch_size) or records
+
+    def _react(self, record: Record) -> Sequence[Envelope]:
+        started = time.perf_counter()
+        try:
+            envelope = decode(record.message)
+        except PoisonMessage as error:
+            self._dead_letter(record, str(error), "undecodable")
+            return []
+        reaction = self.reactions.get(envelope.type)
+        if reaction is None:
+            metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "ignored").inc()
+            return []
+        with log_context(case_id=envelope.subject, correlation_id=envelope.correlation_id,
+                         event_id=envelope.id, event_type=envelope.type):
+            try:
+                validated_data(envelope.type, envelope.data)
+                outputs = reaction(envelope)
+            except BackendUnavailable:
+                raise
+            except PoisonMessage as error:
+                self._dead_letter(record, str(error), envelope.type)
+                return []
+            except Exception as error:  # a reaction that fails for this event will fail every time
+                log.exception("reaction to %s failed; dead-lettering it", envelope.type)
+                self._dead_letter(record, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}",
+                                  envelope.type)
+                return []
+            metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "processed").inc()
+            metrics.HANDLING_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+            return outputs
+
+    def _dead_letter(self, record: Record, error: str, event_type: str) -> None:
+        log.error("dead-lettering %s: %s", record.origin, error.splitlines()[0] if error else "")
+        headers = record.message.headers + (
+            ("dlq_error", error.encode()), ("dlq_origin", record.origin.encode()),
+            ("dlq_group", self.group.encode()))
+        self.log.append(dead_letter_topic(self.group),
+                        [Message(key=record.message.key, headers=headers, value=record.message.value)])
+        metrics.EVENTS_CONSUMED.labels(self.service, event_type, "dead_lettered").inc()
+
+    def _report_lag(self, subscription: Subscription) -> None:
+        try:
+            for (topic, partition), lag in subscription.lag().items():
+                metrics.CONSUMER_LAG.labels(self.service, topic, str(partition)).set(lag)
+        except Exception as error:  # lag is for dashboards; never let it stop consumption
+            log.warning("could not measure consumer lag: %s", error)

@@ -1,0 +1,1 @@
+"""The event envelope, the public event contracts and their wire form."""

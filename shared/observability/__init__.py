@@ -1,0 +1,1 @@
+"""Metrics, structured logs and health endpoints, the same in every service."""

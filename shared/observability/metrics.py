@@ -1,0 +1,45 @@
+"""The Prometheus metric families every service exposes (docs/metrics.md lists them).
+
+Works under several gunicorn workers: when PROMETHEUS_MULTIPROC_DIR is set, values are written to
+per-process files and ``/metrics`` merges them (prometheus-client's multiprocess mode). The service's
+worker process writes into the same directory, so one scrape shows HTTP and consumer metrics together.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest)
+from prometheus_client import multiprocess
+
+HTTP_REQUESTS = Counter(
+    "griddesk_http_requests_total", "HTTP requests answered", ["service", "route", "method", "status"])
+HTTP_LATENCY = Histogram(
+    "griddesk_http_request_duration_seconds", "Time to answer an HTTP request", ["service", "route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+EVENTS_CONSUMED = Counter(
+    "griddesk_events_consumed_total", "Events taken from the log by outcome", ["service", "type", "outcome"])
+EVENTS_PUBLISHED = Counter(
+    "griddesk_events_published_total", "Events appended to the log", ["service", "type"])
+HANDLING_LATENCY = Histogram(
+    "griddesk_event_handling_seconds", "Time to react to one event", ["service", "type"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+CONSUMER_LAG = Gauge(
+    "griddesk_consumer_lag_records", "Records not yet handled by the consumer group",
+    ["service", "topic", "partition"], multiprocess_mode="max")
+OUTBOX_BACKLOG = Gauge(
+    "griddesk_outbox_backlog", "Stored reports not yet published", ["service"], multiprocess_mode="max")
+
+
+def exposition() -> tuple[bytes, str]:
+    """The current metrics in the text format, merged across processes when in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)

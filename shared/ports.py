@@ -1,0 +1,83 @@
+"""The ports every service depends on. Adapters live in ``shared.adapters``; ``shared.backends``
+chooses them from configuration. Services see only these protocols."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from shared.events.wire import Message, Record
+
+Document = dict[str, Any]
+Filter = Mapping[str, Any]
+Sort = Sequence[tuple[str, int]]  # (field, 1 ascending | -1 descending)
+
+
+class Subscription(Protocol):
+    """One consumer-group member's view of some topics."""
+
+    def poll(self, timeout_s: float, max_records: int) -> list[Record]:
+        """The next records after the last polled ones, possibly none after ``timeout_s``."""
+
+    def commit(self, records: Sequence[Record]) -> None:
+        """Store durably that these records (and all before them per partition) are handled."""
+
+    def rewind(self) -> None:
+        """Forget uncommitted progress: the next poll starts after the last committed record."""
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet committed, per (topic, partition)."""
+
+    def close(self) -> None: ...
+
+
+class EventLog(Protocol):
+    """A durable, ordered, partitioned log of records keyed by case id."""
+
+    def ensure_topics(self, topics: Iterable[str]) -> None: ...
+
+    def append(self, topic: str, messages: Sequence[Message]) -> None:
+        """Store the messages durably; returns only once they are acknowledged by the log."""
+
+    def subscribe(self, group: str, topics: Sequence[str]) -> Subscription: ...
+
+    def ping(self) -> None:
+        """Raise BackendUnavailable unless the log answers."""
+
+    def close(self) -> None: ...
+
+
+class DocumentStore(Protocol):
+    """Documents with a string ``_id`` and an adapter-managed version ``_v`` in named collections.
+
+    Filters compare top-level or dotted scalar fields with equality or the operators
+    ``$ne $in $nin $gt $gte $lt $lte $exists``. Updates are optimistic: ``replace`` succeeds only if
+    the stored version still equals the document's ``_v``, which makes a single document's
+    read-modify-write atomic on both backends (FerretDB and SQLite alike).
+    """
+
+    def ensure_index(self, collection: str, fields: Sequence[str], *, unique: bool = False) -> None: ...
+
+    def insert(self, collection: str, document: Document) -> Document:
+        """Store a new document; Conflict if its ``_id`` or a unique field is taken."""
+
+    def get(self, collection: str, id: str) -> Document | None: ...
+
+    def replace(self, collection: str, document: Document) -> Document:
+        """Store a new state of a document read before; Conflict if it changed meanwhile."""
+
+    def delete(self, collection: str, id: str) -> bool: ...
+
+    def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
+             skip: int = 0, limit: int = 0) -> list[Document]: ...
+
+    def count(self, collection: str, filter: Filter | None = None) -> int: ...
+
+    def ping(self) -> None:
+        """Raise BackendUnavailable unless the store answers."""
+
+    def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""

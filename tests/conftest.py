@@ -1,0 +1,62 @@
+"""Shared fixtures. The real Kafka broker and MongoDB-wire server come from ``make test`` (which sets
+GRIDDESK_TEST_KAFKA_BOOTSTRAP and GRIDDESK_TEST_MONGODB_URI); run alone, pytest starts them itself
+with deploy/local/backends.sh. Tests against them are never skipped: if they cannot start, they fail."""
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from shared.config import BackendSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def real_backends():
+    """(kafka_bootstrap, mongodb_uri) of the running local broker and MongoDB-wire server."""
+    kafka = os.environ.get("GRIDDESK_TEST_KAFKA_BOOTSTRAP")
+    mongo = os.environ.get("GRIDDESK_TEST_MONGODB_URI")
+    if kafka and mongo:
+        yield kafka, mongo
+        return
+    script = ROOT / "deploy" / "local" / "backends.sh"
+    result = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        pytest.fail(f"could not start the local Kafka and FerretDB:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    try:
+        yield values["KAFKA_BOOTSTRAP"], values["MONGODB_URI"]
+    finally:
+        subprocess.run(["bash", str(script), "stop"], capture_output=True, timeout=120)
+
+
+def unique_namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}_"
+
+
+@pytest.fixture(params=["embedded", "kafka"])
+def backend_settings(request, tmp_path) -> BackendSettings:
+    """Settings for one backend: a fresh SQLite directory, or a fresh namespace on the real servers."""
+    if request.param == "embedded":
+        return BackendSettings(backend="embedded", data_dir=str(tmp_path / "data"), sqlite_synchronous="NORMAL")
+    kafka, mongo = request.getfixturevalue("real_backends")
+    return BackendSettings(backend="kafka", kafka_bootstrap=kafka, mongodb_uri=mongo,
+                           namespace=unique_namespace(), kafka_partitions=3)
+
+
+def settings_env(settings: BackendSettings) -> dict[str, str]:
+    """The environment variables that select ``settings`` in a child process."""
+    return {
+        "GRIDDESK_BACKEND": settings.backend,
+        "GRIDDESK_DATA_DIR": settings.data_dir,
+        "GRIDDESK_SQLITE_SYNCHRONOUS": settings.sqlite_synchronous,
+        "GRIDDESK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "GRIDDESK_KAFKA_PARTITIONS": str(settings.kafka_partitions),
+        "GRIDDESK_MONGODB_URI": settings.mongodb_uri,
+        "GRIDDESK_MONGODB_DATABASE": settings.mongodb_database,
+        "GRIDDESK_NAMESPACE": settings.namespace,
+    }

@@ -1,0 +1,146 @@
+"""A report travels through all four services, on both backends, and survives their crashes."""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from tests.system.harness import start_system
+
+pytestmark = pytest.mark.system
+
+PORT_BASES = itertools.count(18100, 10)
+
+
+@pytest.fixture
+def system(backend_settings, tmp_path):
+    running = start_system(backend_settings, tmp_path / "var", next(PORT_BASES))
+    yield running
+    running.stop()
+
+
+def units(system, n):
+    items = requests.get(f"{system.url('tracker')}/api/v1/org/units", headers=system.staff(), timeout=10).json()["items"]
+    return [u["code"] for u in items][:n] if len(items) >= n else [u["code"] for u in itertools.islice(
+        itertools.cycle(items), n)]
+
+
+def report(system, unit_code, text="楼道灯坏了好几天，晚上看不见路", key=None, attempts=60):
+    """POST a report as a careful client does: retry on connection errors with the same Idempotency-Key."""
+    key = key or str(uuid.uuid4())
+    for _ in range(attempts):
+        try:
+            response = requests.post(
+                f"{system.url('intake')}/api/v1/reports", timeout=10,
+                headers={"X-API-Key": system.demo["api_key"], "Idempotency-Key": key},
+                json={"channel": "hotline", "text": text, "reporter": {"name": "李四", "phone": "13900001111"},
+                      "location": {"unit_code": unit_code}, "category_hint": "facility"})
+            if response.status_code == 202:
+                return response.json()["case_id"]
+            if response.status_code < 500:
+                raise AssertionError(f"{response.status_code}: {response.text}")
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError("intake never accepted the report")
+
+
+def fetch_case(system, case_id):
+    response = requests.get(f"{system.url('tracker')}/api/v1/cases/{case_id}", headers=system.staff(), timeout=10)
+    return response.json() if response.status_code == 200 else None
+
+
+def wait_all_notified(system, case_ids, timeout_s=90):
+    deadline, pending, cases = time.monotonic() + timeout_s, set(case_ids), {}
+    while pending and time.monotonic() < deadline:
+        for case_id in list(pending):
+            try:
+                case = fetch_case(system, case_id)
+            except requests.ConnectionError:
+                case = None
+            if case and case["state"] == "assigned" and any(e["type"] == "NotificationSent" for e in case["timeline"]):
+                cases[case_id] = case
+                pending.discard(case_id)
+        time.sleep(0.3)
+    assert not pending, f"{len(pending)} cases never got assigned and notified, e.g. {sorted(pending)[:3]}\n{system.logs()}"
+    return cases
+
+
+def test_fifty_reports_are_assigned_to_named_people_with_their_timelines(system):
+    started = time.monotonic()
+    case_ids = [report(system, unit) for unit in units(system, 50)]
+    cases = wait_all_notified(system, case_ids)
+    elapsed = time.monotonic() - started
+    print(f"\n50 reports reported, assigned and notified in {elapsed:.1f}s")
+    for case in cases.values():
+        assert case["owner"]["name"] and case["owner"]["role"] in ("unit_steward", "building_head")
+        types = [e["type"] for e in case["timeline"]]
+        assert types == ["CaseReported", "CaseClassified", "CaseAssigned", "NotificationSent"]
+        assert len({e["correlation_id"] for e in case["timeline"]}) == 1
+    listed = requests.get(f"{system.url('tracker')}/api/v1/cases?per_page=100", headers=system.staff(),
+                          timeout=10).json()
+    assert {c["case_id"] for c in listed["items"]} == set(case_ids)
+
+
+def test_a_repeated_idempotency_key_gives_the_same_case(system):
+    unit = units(system, 1)[0]
+    assert report(system, unit, key="same-key") == report(system, unit, key="same-key")
+
+
+def test_a_grid_token_cannot_read_another_grids_case(system):
+    grid = system.demo["grid_code"]
+    all_units = requests.get(f"{system.url('tracker')}/api/v1/org/units", headers=system.staff(),
+                             timeout=10).json()["items"]
+    mine = next(u["code"] for u in all_units if u["chain"]["grid"] == grid)
+    theirs = next(u["code"] for u in all_units if u["chain"]["grid"] != grid)
+    own_case, other_case = report(system, mine), report(system, theirs)
+    wait_all_notified(system, [own_case, other_case])
+    headers = system.staff("grid_staff_token")
+    assert requests.get(f"{system.url('tracker')}/api/v1/cases/{own_case}", headers=headers, timeout=10).status_code == 200
+    assert requests.get(f"{system.url('tracker')}/api/v1/cases/{other_case}", headers=headers, timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize("victims", [
+    ("router-worker", "intake-serve"),
+    ("tracker-worker", "notifier-worker", "intake-worker"),
+], ids=["router+intake", "tracker+notifier+relay"])
+def test_killing_services_while_reports_flow_loses_and_duplicates_nothing(system, victims):
+    unit_codes = units(system, 40)
+    accepted: list[str] = []
+    errors: list[BaseException] = []
+
+    def flow():
+        try:
+            for n, unit in enumerate(unit_codes * 2):
+                accepted.append(report(system, unit, text=f"第{n}号：楼道灯坏了"))
+                time.sleep(0.02)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    sender = threading.Thread(target=flow)
+    sender.start()
+    for victim in victims:
+        while len(accepted) < 10 + 20 * victims.index(victim):
+            time.sleep(0.05)
+        old = system.kill(victim)
+        system.wait_restarted(victim, old)
+    sender.join(timeout=300)
+    assert not errors, errors
+    assert len(accepted) == len(unit_codes) * 2 and len(set(accepted)) == len(accepted)
+    cases = wait_all_notified(system, accepted, timeout_s=180)
+    for case in cases.values():
+        counts = {t: sum(e["type"] == t for e in case["timeline"]) for t in ("CaseReported", "CaseAssigned",
+                                                                           "NotificationSent")}
+        assert counts == {"CaseReported": 1, "CaseAssigned": 1, "NotificationSent": 1}, case["case_id"]
+    inbox = requests.get(f"{system.url('notifier')}/api/v1/inbox", headers=system.staff(), timeout=10).json()["items"]
+    per_case = {}
+    for message in inbox:
+        per_case[message["case_id"]] = per_case.get(message["case_id"], 0) + 1
+    assert all(n == 1 for n in per_case.values())
+    listed = requests.get(f"{system.url('tracker')}/api/v1/cases?per_page=500", headers=system.staff(),
+                          timeout=10).json()
+    assert listed["total"] == len(accepted)

@@ -1,0 +1,47 @@
+import itertools
+
+from services.tracker import domain
+
+EVENTS = [
+    {"id": "e1", "type": "CaseReported", "time": "2026-11-28T08:00:00+00:00", "source": "/i", "correlation_id": "e1",
+     "data": {"case_id": "GD-1", "channel": "hotline", "text": "灯坏了", "reporter": {}, "location": {},
+              "reported_at": "2026-11-28T08:00:00+00:00"}},
+    {"id": "e2", "type": "CaseClassified", "time": "2026-11-28T08:00:01+00:00", "source": "/r", "correlation_id": "e1",
+     "data": {"category": "facility", "tier": "general", "confidence": 0.9, "explanation": {}}},
+    {"id": "e3", "type": "CaseAssigned", "time": "2026-11-28T08:00:01+00:00", "source": "/r", "correlation_id": "e1",
+     "data": {"assignee": {"id": "p", "name": "王芳", "role": "unit_steward", "org_code": "U", "level": "unit"},
+              "level": "unit", "tier": "general", "category": "facility", "org": {"unit": "U"},
+              "location_resolved": True, "reason": "r"}},
+    {"id": "e4", "type": "NotificationSent", "time": "2026-11-28T08:00:02+00:00", "source": "/n",
+     "correlation_id": "e1", "data": {}},
+]
+
+
+def project(events):
+    case = domain.new_case("GD-1")
+    for event in events:
+        case = domain.apply(case, event)
+    return case
+
+
+def test_any_arrival_order_gives_the_same_case():
+    expected = project(EVENTS)
+    assert expected["state"] == "assigned"
+    assert expected["owner"]["name"] == "王芳"
+    assert [e["type"] for e in expected["timeline"]] == ["CaseReported", "CaseClassified", "CaseAssigned",
+                                                          "NotificationSent"]
+    for order in itertools.permutations(EVENTS):
+        case = project(order)
+        assert (case["state"], case["timeline"], case["owner"]) == (
+            expected["state"], expected["timeline"], expected["owner"])
+
+
+def test_a_redelivered_event_changes_nothing():
+    once = project(EVENTS)
+    assert domain.apply(once, EVENTS[2]) is once
+    assert len(project(EVENTS + EVENTS)["timeline"]) == 4
+
+
+def test_before_routing_the_case_is_reported():
+    case = project(EVENTS[:1])
+    assert case["state"] == "reported" and case["owner"] is None

@@ -1,0 +1,44 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from shared.errors import PoisonMessage
+from shared.events.envelope import Envelope, derived_id
+from shared.events.wire import Message, decode, encode
+
+
+def test_an_envelope_survives_the_wire_in_cloudevents_binary_mode():
+    event = Envelope(type="CaseReported", source="/griddesk/intake", subject="GD-1", data={"text": "楼道灯坏了"},
+                     time=datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc))
+    message = encode(event)
+    headers = dict(message.headers)
+    assert message.key == "GD-1"
+    assert headers["ce_type"] == b"griddesk.CaseReported"
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["ce_subject"] == b"GD-1"
+    assert headers["content-type"] == b"application/json"
+    assert headers["ce_correlationid"] == event.id.encode()
+    assert headers["ce_schemaversion"] == b"1"
+    assert message.value.decode() == '{"text":"楼道灯坏了"}'
+    assert decode(message) == event
+
+
+def test_a_caused_event_has_an_id_derived_from_its_cause_and_keeps_the_correlation():
+    cause = Envelope(type="CaseReported", source="/s", subject="GD-1", data={})
+    first = cause.caused("CaseAssigned", "/r", {"a": 1})
+    again = cause.caused("CaseAssigned", "/r", {"a": 1})
+    assert first.id == again.id == derived_id(cause.id, "CaseAssigned/")
+    assert first.correlation_id == cause.correlation_id and first.causation_id == cause.id
+    assert cause.caused("CaseAssigned", "/r", {}, purpose="other").id != first.id
+
+
+@pytest.mark.parametrize("message", [
+    Message(key="k", headers=(), value=b"{}"),
+    Message(key="k", headers=(("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_type", b"other.Thing"),
+                              ("ce_source", b"/x"), ("content-type", b"application/json")), value=b"{}"),
+    Message(key="k", headers=encode(Envelope(type="X", source="/s", subject="GD", data={})).headers,
+            value=b"not json"),
+])
+def test_records_that_are_not_our_events_are_poison(message):
+    with pytest.raises(PoisonMessage):
+        decode(message)
