@@ -26,7 +26,7 @@ run: install
 	  export GRIDDESK_KAFKA_BOOTSTRAP=$$(echo "$$out" | sed -n 's/^KAFKA_BOOTSTRAP=//p' | tail -n 1); \
 	  export GRIDDESK_MONGODB_URI=$$(echo "$$out" | sed -n 's/^MONGODB_URI=//p' | tail -n 1); \
 	fi; \
-	$(VENV)/bin/griddesk run --backend $(BACKEND)
+	$(VENV)/bin/griddesk run --demo --backend $(BACKEND)
 
 # Install, start the real Kafka broker and FerretDB, run the whole suite on both backends, stop them.
 test: install

@@ -38,7 +38,8 @@ def worker(service: str) -> None:
 
 @main.command()
 @click.option("--backend", type=click.Choice(BACKENDS), default=None, help="overrides GRIDDESK_BACKEND")
-@click.option("--demo/--no-demo", default=True, help="load the demo district and issue demo credentials")
+@click.option("--demo/--no-demo", default=False,
+              help="load the demo district (replacing the org registry) and issue demo credentials")
 @click.option("--var-dir", default="var", show_default=True)
 def run(backend: str | None, demo: bool, var_dir: str) -> None:
     """Start all four services (HTTP and workers) and supervise them until Ctrl-C."""
@@ -168,6 +169,29 @@ def issue_staff_token(name: str, role: str, org_code: str) -> None:
     if unit is None:
         raise click.ClickException(f"no org unit {org_code!r}; import the registry first")
     click.echo(auth.issue_staff_token(store, name, role, org_code, unit["level"]))
+
+
+@credentials.command("list")
+def list_credentials() -> None:
+    """List credentials (id prefix, kind, name, scope, revoked); secrets are never shown again."""
+    from shared import auth
+
+    for row in auth.listing(_wait_for_store(BackendSettings.from_env())):
+        click.echo(f"{row['id']}  {row['kind']:<11}  {'REVOKED' if row['revoked'] else 'active ':<7}  "
+                   f"{row['issued_at'][:19]}  {row['scope']:<24}  {row['name']}")
+
+
+@credentials.command("revoke")
+@click.argument("credential_id")
+def revoke_credential(credential_id: str) -> None:
+    """Revoke the credential whose id (from `credentials list`) starts with CREDENTIAL_ID."""
+    from shared import auth
+
+    try:
+        auth.revoke_by_prefix(_wait_for_store(BackendSettings.from_env()), credential_id)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    click.echo("revoked")
 
 
 @main.command("demo-setup")

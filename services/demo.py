@@ -14,15 +14,17 @@ def set_up_demo(store: DocumentStore, *, var_dir: str, urls: dict[str, str]) -> 
     registry = demo_registry()
     store.ensure_index(auth.CREDENTIALS, ["kind"])
     import_registry(store, registry)
+    for old in store.find(auth.CREDENTIALS, {"demo": True, "revoked": False}):
+        auth.revoke(store, old["_id"])  # each run's demo credentials replace the last run's
     district = registry["district"]
     grid_code = district["streets"][0]["communities"][0]["branches"][0]["compounds"][0]["grids"][0]["code"]
     demo = {
         **urls,
-        "api_key": auth.issue_api_key(store, "demo all-channel client"),
+        "api_key": auth.issue_api_key(store, "demo all-channel client", demo=True),
         "staff_token": auth.issue_staff_token(store, "demo district command center", "command_center",
-                                              district["code"], "district"),
+                                              district["code"], "district", demo=True),
         "grid_staff_token": auth.issue_staff_token(store, f"demo grid worker {grid_code}", "grid_worker",
-                                                   grid_code, "grid"),
+                                                   grid_code, "grid", demo=True),
         "grid_code": grid_code,
         "district_code": district["code"],
     }

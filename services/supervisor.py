@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from shared.observability.metrics import mark_process_dead
 from services.launcher import SERVICES
 
 RESTART_BACKOFF_MAX_S = 10.0
@@ -84,6 +85,7 @@ def supervise(var_dir: str, env: dict, on_started=None) -> int:
                 child.restarts = 0 if lived > 60 else child.restarts + 1
                 delay = min(RESTART_BACKOFF_MAX_S, 0.5 * 2 ** child.restarts)
                 print(f"[griddesk] {child.name} exited with {code}; restarting in {delay:.1f}s", file=sys.stderr)
+                mark_process_dead(child.process.pid, child.env["PROMETHEUS_MULTIPROC_DIR"])
                 child.process = None
                 child.next_start = time.monotonic() + delay
         if changed:

@@ -47,22 +47,25 @@ class Scope:
         return self.level == "district" or chain.get(self.level) == self.org_code
 
 
-def issue_api_key(store: DocumentStore, name: str, channels: tuple[str, ...] = CHANNELS) -> str:
+def issue_api_key(store: DocumentStore, name: str, channels: tuple[str, ...] = CHANNELS, *,
+                  demo: bool = False) -> str:
     unknown = set(channels) - set(CHANNELS)
     if unknown:
         raise ValueError(f"unknown channels: {', '.join(sorted(unknown))}")
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
     store.insert(CREDENTIALS, {"_id": digest(secret), "kind": "api_key", "name": name,
-                               "channels": list(channels), "revoked": False, "issued_at": _now()})
+                               "channels": list(channels), "revoked": False, "issued_at": _now(), "demo": demo})
     return secret
 
 
-def issue_staff_token(store: DocumentStore, name: str, role: str, org_code: str, level: str) -> str:
+def issue_staff_token(store: DocumentStore, name: str, role: str, org_code: str, level: str, *,
+                      demo: bool = False) -> str:
     if level not in ORG_LEVELS:
         raise ValueError(f"level must be one of {', '.join(ORG_LEVELS)}")
     secret = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
     store.insert(CREDENTIALS, {"_id": digest(secret), "kind": "staff_token", "name": name, "role": role,
-                               "org_code": org_code, "level": level, "revoked": False, "issued_at": _now()})
+                               "org_code": org_code, "level": level, "revoked": False, "issued_at": _now(),
+                               "demo": demo})
     return secret
 
 
@@ -72,6 +75,23 @@ def revoke(store: DocumentStore, secret_digest: str) -> bool:
         return False
     store.replace(CREDENTIALS, {**document, "revoked": True})
     return True
+
+
+def listing(store: DocumentStore) -> list[dict]:
+    """Every credential without its digest in full: an id prefix to revoke it by, and what it is."""
+    return [{"id": d["_id"][:12], "kind": d["kind"], "name": d["name"], "revoked": d["revoked"],
+             "issued_at": d["issued_at"], "scope": d.get("org_code") or ",".join(d.get("channels", []))}
+            for d in store.find(CREDENTIALS, sort=[("issued_at", 1)])]
+
+
+def revoke_by_prefix(store: DocumentStore, prefix: str) -> int:
+    """Revoke the one credential whose digest starts with ``prefix`` (at least 8 hex digits)."""
+    if len(prefix) < 8:
+        raise ValueError("give at least 8 characters of the credential id")
+    matches = [d for d in store.find(CREDENTIALS) if d["_id"].startswith(prefix)]
+    if len(matches) != 1:
+        raise ValueError(f"{len(matches)} credentials match {prefix!r}; give a longer id")
+    return int(revoke(store, matches[0]["_id"]))
 
 
 def api_client_for(store: DocumentStore, key: str | None) -> ApiClient | None:

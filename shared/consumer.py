@@ -13,7 +13,7 @@ import logging
 import random
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Sequence
 
 from shared.errors import BackendUnavailable, PoisonMessage
@@ -71,8 +71,11 @@ class ConsumeLoop:
                              records: list[Record]) -> None:
         for attempt in range(1, self.max_attempts + 1):
             try:
-                outputs = [out for record in records for out in self._react(record)]
+                dead_letters: list[Message] = []
+                outputs = [out for record in records for out in self._react(record, dead_letters)]
                 publisher.publish(outputs)
+                if dead_letters:  # written with the batch, so a retried batch does not write them twice
+                    self.log.append(dead_letter_topic(self.group), dead_letters)
                 subscription.commit(records)
                 return
             except BackendUnavailable as error:
@@ -85,12 +88,12 @@ class ConsumeLoop:
                 subscription.rewind()
                 records = subscription.poll(self.poll_timeout_s, self.batch_size) or records
 
-    def _react(self, record: Record) -> Sequence[Envelope]:
+    def _react(self, record: Record, dead_letters: list[Message]) -> Sequence[Envelope]:
         started = time.perf_counter()
         try:
             envelope = decode(record.message)
         except PoisonMessage as error:
-            self._dead_letter(record, str(error), "undecodable")
+            dead_letters.append(self._dead_letter(record, str(error), "undecodable"))
             return []
         reaction = self.reactions.get(envelope.type)
         if reaction is None:
@@ -99,30 +102,29 @@ class ConsumeLoop:
         with log_context(case_id=envelope.subject, correlation_id=envelope.correlation_id,
                          event_id=envelope.id, event_type=envelope.type):
             try:
-                validated_data(envelope.type, envelope.data)
-                outputs = reaction(envelope)
+                # reactions see the data as the contract loads it, defaults included
+                outputs = reaction(replace(envelope, data=validated_data(envelope.type, envelope.data)))
             except BackendUnavailable:
                 raise
             except PoisonMessage as error:
-                self._dead_letter(record, str(error), envelope.type)
+                dead_letters.append(self._dead_letter(record, str(error), envelope.type))
                 return []
             except Exception as error:  # a reaction that fails for this event will fail every time
                 log.exception("reaction to %s failed; dead-lettering it", envelope.type)
-                self._dead_letter(record, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}",
-                                  envelope.type)
+                dead_letters.append(self._dead_letter(
+                    record, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}", envelope.type))
                 return []
             metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "processed").inc()
             metrics.HANDLING_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
             return outputs
 
-    def _dead_letter(self, record: Record, error: str, event_type: str) -> None:
+    def _dead_letter(self, record: Record, error: str, event_type: str) -> Message:
         log.error("dead-lettering %s: %s", record.origin, error.splitlines()[0] if error else "")
         headers = record.message.headers + (
             ("dlq_error", error.encode()), ("dlq_origin", record.origin.encode()),
             ("dlq_group", self.group.encode()))
-        self.log.append(dead_letter_topic(self.group),
-                        [Message(key=record.message.key, headers=headers, value=record.message.value)])
         metrics.EVENTS_CONSUMED.labels(self.service, event_type, "dead_lettered").inc()
+        return Message(key=record.message.key, headers=headers, value=record.message.value)
 
     def _report_lag(self, subscription: Subscription) -> None:
         try:

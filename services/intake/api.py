@@ -48,7 +48,6 @@ def submit_report():
         current_app.logger.info("report accepted" + (" (replay)" if accepted.replayed else ""))
     response = jsonify({"case_id": accepted.case_id, "token": accepted.token})
     response.status_code = 202
-    response.headers["Location"] = f"/api/v1/reports/{accepted.case_id}"
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -5,7 +5,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.errors import BackendUnavailable, Conflict
+from shared.errors import BackendUnavailable, Conflict, PoisonMessage
+from shared.events.contracts import validated_data
 from shared.events.envelope import from_document, to_document
 from shared.ports import Clock, DocumentStore
 from shared.publisher import EventPublisher
@@ -92,14 +93,28 @@ def relay_unpublished(*, store: DocumentStore, publisher: EventPublisher, clock:
                          sort=[("received_at", 1)], limit=batch)
     if not pending:
         return 0
-    publisher.publish([from_document(d["event"]) for d in pending])
+    publishable = []
     for document in pending:
         try:
-            store.replace(REPORTS, {**document, "published": True})
-        except Conflict:
-            pass  # the request's own publish marked it meanwhile
-    log.info("relayed %d stored reports", len(pending))
-    return len(pending)
+            validated_data("CaseReported", document["event"]["data"])
+            publishable.append(document)
+        except PoisonMessage as error:
+            # Cannot happen for reports stored by this version; if an older one stored such a report,
+            # park it for an operator instead of blocking every report behind it.
+            log.error("report %s cannot be published: %s", document["_id"], error)
+            _mark(store, document, {"published": None, "publish_error": str(error)})
+    publisher.publish([from_document(d["event"]) for d in publishable])
+    for document in publishable:
+        _mark(store, document, {"published": True})
+    log.info("relayed %d stored reports", len(publishable))
+    return len(publishable)
+
+
+def _mark(store: DocumentStore, document: dict, changes: dict) -> None:
+    try:
+        store.replace(REPORTS, {**document, **changes})
+    except Conflict:
+        pass  # the request's own publish marked it meanwhile
 
 
 def unpublished_count(store: DocumentStore) -> int:

@@ -6,15 +6,16 @@ import unicodedata
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from shared.events.contracts import CATEGORIES, CHANNELS
+from shared.events.contracts import CATEGORIES, CHANNELS, ORG_CODE_PATTERN
 
-_CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", error="must be an org code (letters, digits, - or _)")
+_CODE = validate.Regexp(ORG_CODE_PATTERN, error="must be an org code (letters, digits, - or _)")
 _PHONE = validate.Regexp(r"^\+?[0-9][0-9 -]{4,19}$", error="must be a phone number (digits, optional +)")
 
 
 def _normalised(text: str) -> str:
-    """NFKC folds full-width letters and digits; collapse runs of whitespace; drop control chars."""
-    text = unicodedata.normalize("NFKC", text)
+    """Drop control characters and collapse runs of spaces. The resident's own characters (full-width
+    punctuation included) are kept as written; the router folds them for matching."""
+    text = unicodedata.normalize("NFC", text)
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     return re.sub(r"[ \t]+", " ", text).strip()
 

@@ -31,7 +31,7 @@ def notify_assignee(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
     assigned = event.data
     recipient = assigned["assignee"]
     notification_id = derived_id(event.id, f"{recipient['id']}/{INBOX}")
-    text = messages.assignment_message(event.subject, assigned, f"{deps.public_url}/cases/{event.subject}")
+    text = messages.assignment_message(event.subject, assigned, f"{deps.public_url}/api/v1/cases/{event.subject}")
     now = deps.clock.now()
     try:
         deps.store.insert(NOTIFICATIONS, {

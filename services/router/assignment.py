@@ -1,5 +1,5 @@
 """Where a case happens and who owns it first: the five-level chain and the handling tiers
-(docs/routing.md). Pure: it works on org-unit documents handed to it."""
+(docs/architecture.md, DOMAIN.md). Pure: it works on org-unit documents handed to it."""
 from __future__ import annotations
 
 from dataclasses import dataclass

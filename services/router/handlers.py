@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from shared.errors import BackendUnavailable
 from shared.events.envelope import Envelope
 from shared.org.directory import OrgDirectory
 from shared.ports import Clock
@@ -30,12 +31,17 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Envelope]:
         "explanation": verdict.explanation,
     }, time=now)
     placement = assignment.place(report["location"], deps.directory.get, deps.directory.district())
-    if verdict.confidence < deps.triage_below and placement.resolved:
-        chosen = assignment.assign(placement, "coordination", deps.directory.get)
-        chosen = assignment.Assignment(chosen.assignee, chosen.level,
-                                       f"low confidence ({verdict.confidence}): the grid worker triages it")
-    else:
-        chosen = assignment.assign(placement, verdict.tier, deps.directory.get)
+    try:
+        if verdict.confidence < deps.triage_below and placement.resolved:
+            chosen = assignment.assign(placement, "coordination", deps.directory.get)
+            chosen = assignment.Assignment(chosen.assignee, chosen.level,
+                                           f"low confidence ({verdict.confidence}), manual triage: {chosen.reason}")
+        else:
+            chosen = assignment.assign(placement, verdict.tier, deps.directory.get)
+    except LookupError as error:
+        # An empty or unstaffed registry is a deployment fault, not a bad report: retry, then stop
+        # loudly, and never dead-letter a resident's case.
+        raise BackendUnavailable(f"cannot assign {event.subject}: {error}") from error
     assigned = event.caused("CaseAssigned", SOURCE, {
         "assignee": chosen.assignee, "level": chosen.level, "tier": verdict.tier,
         "category": verdict.category, "org": placement.chain, "location_resolved": placement.resolved,

@@ -28,9 +28,28 @@ def apply(case: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     if already_applied(case, event["id"]):
         return case
     entry = {"event_id": event["id"], "type": event["type"], "time": event["time"], "source": event["source"],
-             "correlation_id": event["correlation_id"], "data": event["data"]}
-    timeline = sorted([*case["timeline"], entry], key=lambda e: (e["time"], RANK.get(e["type"], 99)))
+             "correlation_id": event["correlation_id"], "causation_id": event["causation_id"],
+             "data": event["data"]}
+    timeline = _causal_order([*case["timeline"], entry])
     return _folded({**case, "timeline": timeline, "event_ids": [*case["event_ids"], event["id"]]})
+
+
+def _causal_order(entries: list[dict]) -> list[dict]:
+    """Sort by time, except that an event never precedes the event that caused it, whatever the
+    producers' clocks say (services on different hosts may disagree by a few milliseconds)."""
+    by_id = {e["event_id"]: e for e in entries}
+    effective: dict[str, str] = {}
+
+    def time_of(entry: dict, depth: int = 0) -> str:
+        if entry["event_id"] not in effective:
+            cause = by_id.get(entry.get("causation_id", ""))
+            own = entry["time"]
+            if cause is not None and cause is not entry and depth < 50:
+                own = max(own, time_of(cause, depth + 1))
+            effective[entry["event_id"]] = own
+        return effective[entry["event_id"]]
+
+    return sorted(entries, key=lambda e: (time_of(e), RANK.get(e["type"], 99)))
 
 
 def _folded(case: dict[str, Any]) -> dict[str, Any]:

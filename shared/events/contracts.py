@@ -21,6 +21,7 @@ CATEGORIES = (
     "construction", "parking", "property", "greenery", "civility", "info", "other",
 )
 TIERS = ("general", "coordination", "concentrated", "emergency")
+ORG_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # org codes: safe in URLs, keys and field paths
 ORG_LEVELS = ("district", "street", "community", "branch", "compound", "grid", "building", "unit")
 
 
@@ -50,7 +51,6 @@ class ReporterSchema(_Contract):
 class LocationSchema(_Contract):
     unit_code = fields.String()
     building_code = fields.String()
-    address = fields.String()
 
 
 class OrgChainSchema(_Contract):
@@ -71,7 +71,7 @@ class CaseReported(_Contract):
     text = fields.String(required=True)
     reporter = fields.Nested(ReporterSchema, required=True)
     location = fields.Nested(LocationSchema, required=True)
-    category_hint = fields.String(allow_none=True, load_default=None)
+    category_hint = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(CATEGORIES))
     reported_at = fields.String(required=True)
 
 

@@ -41,7 +41,8 @@ class Envelope:
 
     def caused(self, type: str, source: str, data: dict[str, Any], *, purpose: str = "",
                time: datetime | None = None) -> "Envelope":
-        """The event this one causes. Its id is derived, so handling a redelivery repeats it exactly."""
+        """The event this one causes. Its id is derived from this one's, so reacting again to a
+        redelivery produces an event with the same id, which consumers then drop."""
         return Envelope(
             type=type, source=source, subject=self.subject, data=data,
             id=derived_id(self.id, f"{type}/{purpose}"),

@@ -1,4 +1,4 @@
-"""The Prometheus metric families every service exposes (docs/metrics.md lists them).
+"""The Prometheus metric families every service exposes (docs/architecture.md, "Observability").
 
 Works under several gunicorn workers: when PROMETHEUS_MULTIPROC_DIR is set, values are written to
 per-process files and ``/metrics`` merges them (prometheus-client's multiprocess mode). The service's
@@ -26,9 +26,9 @@ HANDLING_LATENCY = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
 CONSUMER_LAG = Gauge(
     "griddesk_consumer_lag_records", "Records not yet handled by the consumer group",
-    ["service", "topic", "partition"], multiprocess_mode="max")
+    ["service", "topic", "partition"], multiprocess_mode="livemax")
 OUTBOX_BACKLOG = Gauge(
-    "griddesk_outbox_backlog", "Stored reports not yet published", ["service"], multiprocess_mode="max")
+    "griddesk_outbox_backlog", "Stored reports not yet published", ["service"], multiprocess_mode="livemax")
 
 
 def exposition() -> tuple[bytes, str]:
@@ -40,6 +40,8 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
 
 
-def mark_process_dead(pid: int) -> None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(pid)
+def mark_process_dead(pid: int, directory: str | None = None) -> None:
+    """Drop a dead process's live gauges (gunicorn's child_exit and the supervisor call this)."""
+    directory = directory or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        multiprocess.mark_process_dead(pid, directory)

@@ -8,12 +8,14 @@ nested arrays.
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import yaml
 
-from shared.events.contracts import ORG_LEVELS
+from shared.events.contracts import ORG_CODE_PATTERN, ORG_LEVELS
 from shared.ports import DocumentStore
 
 ORG_UNITS = "org_units"
@@ -73,8 +75,7 @@ def flatten(registry: dict) -> list[dict]:
     """Every org unit as a document: code, level, name, parent, chain (codes above and itself),
     chain names, people by role, and the level's own attributes."""
     documents = list(_walk(registry["district"], "district", {}, {}, None, "district"))
-    codes = [d["_id"] for d in documents]
-    duplicates = {c for c in codes if codes.count(c) > 1}
+    duplicates = {code for code, n in Counter(d["_id"] for d in documents).items() if n > 1}
     if duplicates:
         raise RegistryError(f"org codes used more than once: {', '.join(sorted(duplicates))}")
     return documents
@@ -84,8 +85,8 @@ def _walk(node: Any, level: str, chain: dict, names: dict, parent: str | None, w
     if not isinstance(node, dict):
         raise RegistryError(f"{where}: expected a mapping")
     code, name = node.get("code"), node.get("name")
-    if not isinstance(code, str) or not code.strip() or any(c in code for c in ".$ "):
-        raise RegistryError(f"{where}: 'code' must be a non-empty string without '.', '$' or spaces")
+    if not isinstance(code, str) or not re.match(ORG_CODE_PATTERN, code):
+        raise RegistryError(f"{where}: 'code' must be 1-64 ASCII letters, digits, '-' or '_', got {code!r}")
     if not isinstance(name, str) or not name.strip():
         raise RegistryError(f"{where} ({code}): 'name' is required")
     chain = {**chain, level: code}

@@ -74,7 +74,7 @@ def start_system(settings: BackendSettings, var_dir: Path, port_base: int, timeo
     log_path = var_dir / "system.log"
     var_dir.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--var-dir", str(var_dir)],
+        process = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--demo", "--var-dir", str(var_dir)],
                                    env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     system = RunningSystem(process, var_dir, {}, log_path)
     deadline = time.monotonic() + timeout_s

@@ -14,6 +14,7 @@ from tests.system.harness import start_system
 pytestmark = pytest.mark.system
 
 PORT_BASES = itertools.count(18100, 10)
+FULL_TIMELINE = {"CaseReported", "CaseClassified", "CaseAssigned", "NotificationSent"}
 
 
 @pytest.fixture
@@ -62,7 +63,8 @@ def wait_all_notified(system, case_ids, timeout_s=90):
                 case = fetch_case(system, case_id)
             except requests.ConnectionError:
                 case = None
-            if case and case["state"] == "assigned" and any(e["type"] == "NotificationSent" for e in case["timeline"]):
+            # events of one case come from three topics and may be projected in any order: wait for all
+            if case and {e["type"] for e in case["timeline"]} >= FULL_TIMELINE:
                 cases[case_id] = case
                 pending.discard(case_id)
         time.sleep(0.3)

@@ -3,17 +3,17 @@ import itertools
 from services.tracker import domain
 
 EVENTS = [
-    {"id": "e1", "type": "CaseReported", "time": "2026-11-28T08:00:00+00:00", "source": "/i", "correlation_id": "e1",
+    {"id": "e1", "type": "CaseReported", "time": "2026-11-28T08:00:00+00:00", "source": "/i", "correlation_id": "e1", "causation_id": "e1",
      "data": {"case_id": "GD-1", "channel": "hotline", "text": "灯坏了", "reporter": {}, "location": {},
               "reported_at": "2026-11-28T08:00:00+00:00"}},
-    {"id": "e2", "type": "CaseClassified", "time": "2026-11-28T08:00:01+00:00", "source": "/r", "correlation_id": "e1",
+    {"id": "e2", "type": "CaseClassified", "time": "2026-11-28T08:00:01+00:00", "source": "/r", "correlation_id": "e1", "causation_id": "e1",
      "data": {"category": "facility", "tier": "general", "confidence": 0.9, "explanation": {}}},
-    {"id": "e3", "type": "CaseAssigned", "time": "2026-11-28T08:00:01+00:00", "source": "/r", "correlation_id": "e1",
+    {"id": "e3", "type": "CaseAssigned", "time": "2026-11-28T08:00:01+00:00", "source": "/r", "correlation_id": "e1", "causation_id": "e1",
      "data": {"assignee": {"id": "p", "name": "王芳", "role": "unit_steward", "org_code": "U", "level": "unit"},
               "level": "unit", "tier": "general", "category": "facility", "org": {"unit": "U"},
               "location_resolved": True, "reason": "r"}},
     {"id": "e4", "type": "NotificationSent", "time": "2026-11-28T08:00:02+00:00", "source": "/n",
-     "correlation_id": "e1", "data": {}},
+     "correlation_id": "e1", "causation_id": "e3", "data": {}},
 ]
 
 
@@ -45,3 +45,10 @@ def test_a_redelivered_event_changes_nothing():
 def test_before_routing_the_case_is_reported():
     case = project(EVENTS[:1])
     assert case["state"] == "reported" and case["owner"] is None
+
+
+def test_an_event_never_precedes_its_cause_even_with_a_skewed_clock():
+    skewed = [dict(EVENTS[0]), *(dict(e, time="2026-11-28T07:59:59+00:00") for e in EVENTS[1:3]), EVENTS[3]]
+    case = project(reversed(skewed))
+    assert [e["type"] for e in case["timeline"]][0] == "CaseReported"
+    assert case["state"] == "assigned"

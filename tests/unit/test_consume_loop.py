@@ -99,3 +99,18 @@ def test_a_backend_that_stays_down_stops_the_loop_loudly_without_committing(log)
     seen = []
     loop(log, {"CaseReported": lambda e: seen.append(e) or []}).run(max_idle_polls=2)
     assert len(seen) == 1  # not skipped: the next run gets it
+
+
+def test_a_retried_batch_dead_letters_its_poison_once(log):
+    log.append(INTAKE_EVENTS, [Message(key="GD-9", headers=(), value=b"garbage"),
+                               encode(Envelope(type="CaseReported", source="/i", subject="GD-1", data=REPORT))])
+    attempts = []
+
+    def flaky(event):
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise BackendUnavailable("store down")
+        return []
+
+    loop(log, {"CaseReported": flaky}).run(max_idle_polls=2)
+    assert len(read_all(log, dead_letter_topic("t"))) == 1
