@@ -29,6 +29,9 @@ CONSUMER_LAG = Gauge(
     ["service", "topic", "partition"], multiprocess_mode="livemax")
 OUTBOX_BACKLOG = Gauge(
     "griddesk_outbox_backlog", "Stored reports not yet published", ["service"], multiprocess_mode="livemax")
+CALENDAR_UNKNOWN_YEAR = Counter(
+    "griddesk_calendar_unknown_year_total",
+    "Working-day questions about a year with no calendar data (weekends assumed)", ["year"])
 
 
 def exposition() -> tuple[bytes, str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 import uuid
@@ -13,7 +14,7 @@ from tests.system.harness import start_system
 
 pytestmark = pytest.mark.system
 
-PORT_BASES = itertools.count(18100, 10)
+PORT_BASES = itertools.count(int(os.environ.get("GRIDDESK_TEST_PORT_BASE", "18100")), 10)
 FULL_TIMELINE = {"CaseReported", "CaseClassified", "CaseAssigned", "NotificationSent"}
 
 
