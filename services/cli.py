@@ -143,14 +143,18 @@ def credentials() -> None:
 
 @credentials.command("api-key")
 @click.option("--name", required=True)
-@click.option("--channel", "channels", multiple=True, help="allowed channel (repeat); default all")
-def issue_api_key(name: str, channels: tuple[str, ...]) -> None:
+@click.option("--channel", "channels", multiple=True,
+              help="allowed channel (repeat); default all, or none for a department key")
+@click.option("--department", default=None,
+              help="a functional department's code: the key acts on that department's assignments")
+def issue_api_key(name: str, channels: tuple[str, ...], department: str | None) -> None:
     """Issue an intake API key; it is printed once and stored hashed."""
     from shared import auth
 
     store = _wait_for_store(BackendSettings.from_env())
+    default_channels = () if department else auth.CHANNELS
     try:
-        click.echo(auth.issue_api_key(store, name, channels or auth.CHANNELS))
+        click.echo(auth.issue_api_key(store, name, channels or default_channels, department=department))
     except ValueError as error:
         raise click.ClickException(str(error))
 

@@ -28,6 +28,7 @@ class ApiClient:
     name: str
     channels: tuple[str, ...]
     key_id: str  # the digest's first 12 hex digits: safe to log and to scope idempotency keys
+    department: str | None = None  # a functional department's key: acts on that department's assignments
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,16 @@ class Scope:
 
 
 def issue_api_key(store: DocumentStore, name: str, channels: tuple[str, ...] = CHANNELS, *,
-                  demo: bool = False) -> str:
+                  demo: bool = False, department: str | None = None) -> str:
     unknown = set(channels) - set(CHANNELS)
     if unknown:
         raise ValueError(f"unknown channels: {', '.join(sorted(unknown))}")
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    store.insert(CREDENTIALS, {"_id": digest(secret), "kind": "api_key", "name": name,
-                               "channels": list(channels), "revoked": False, "issued_at": _now(), "demo": demo})
+    document = {"_id": digest(secret), "kind": "api_key", "name": name, "channels": list(channels),
+                "revoked": False, "issued_at": _now(), "demo": demo}
+    if department:
+        document["department"] = department
+    store.insert(CREDENTIALS, document)
     return secret
 
 
@@ -80,7 +84,8 @@ def revoke(store: DocumentStore, secret_digest: str) -> bool:
 def listing(store: DocumentStore) -> list[dict]:
     """Every credential without its digest in full: an id prefix to revoke it by, and what it is."""
     return [{"id": d["_id"][:12], "kind": d["kind"], "name": d["name"], "revoked": d["revoked"],
-             "issued_at": d["issued_at"], "scope": d.get("org_code") or ",".join(d.get("channels", []))}
+             "issued_at": d["issued_at"],
+             "scope": d.get("org_code") or d.get("department") or ",".join(d.get("channels", []))}
             for d in store.find(CREDENTIALS, sort=[("issued_at", 1)])]
 
 
@@ -98,7 +103,8 @@ def api_client_for(store: DocumentStore, key: str | None) -> ApiClient | None:
     document = _valid(store, key, "api_key")
     if document is None:
         return None
-    return ApiClient(name=document["name"], channels=tuple(document["channels"]), key_id=document["_id"][:12])
+    return ApiClient(name=document["name"], channels=tuple(document["channels"]), key_id=document["_id"][:12],
+                     department=document.get("department"))
 
 
 def scope_for(store: DocumentStore, token: str | None) -> Scope | None:

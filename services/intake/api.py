@@ -1,15 +1,41 @@
-"""Intake's HTTP API: parse → command → JSON."""
+"""Intake's HTTP API: parse → command → JSON. Reports (channel keys), handlers' actions (staff tokens,
+departments' keys) and residents' follow-ups (the case token)."""
 from __future__ import annotations
+
+import hmac
+import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError
 
+from shared import auth
 from shared.observability.logs import log_context
-from shared.web import ApiError, require_api_key
-from services.intake import handlers
-from services.intake.schemas import ReportIn
+from shared.web import ApiError, error_response, require_api_key
+from services.intake import casework, domain, handlers, plain_language
+from services.intake.metrics import RATE_LIMITED, REPORTS_RECEIVED
+from services.intake.schemas import ReportIn, load_action
 
 blueprint = Blueprint("intake", __name__)
+CASE_ID = "<case_id>"
+_CASE_ID_PATTERN = re.compile(r"^GD-[0-9]{8}-[A-Z0-9]{6}$")
+
+
+class RateLimited(Exception):
+    def __init__(self, scope: str, retry_after: int):
+        super().__init__(scope)
+        self.scope, self.retry_after = scope, retry_after
+
+
+@blueprint.errorhandler(RateLimited)
+def _rate_limited(error: RateLimited):
+    response = error_response(429, "rate_limited", f"too many requests ({error.scope}); retry later")
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _known_case_id(case_id: str) -> None:
+    if not _CASE_ID_PATTERN.match(case_id):
+        raise ApiError(404, "not_found", "no such case")
 
 
 def _intake():
@@ -23,9 +49,24 @@ def _json_body() -> dict:
     return body
 
 
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and len(key) > 255:
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 255 characters")
+    return key
+
+
+def _limit(scope: str, subject: str) -> None:
+    retry_after = _intake().rate_limiter.allow(scope, subject)
+    if retry_after is not None:
+        RATE_LIMITED.labels(scope).inc()
+        raise RateLimited(scope, retry_after)
+
+
 @blueprint.post("/api/v1/reports")
 @require_api_key
 def submit_report():
+    _limit("key", g.api_client.key_id)
     body = _json_body()
     try:
         submission = ReportIn().load(body)
@@ -33,11 +74,10 @@ def submit_report():
         raise ApiError(400, "invalid_report", "the report has invalid or unknown fields", error.messages)
     if submission["channel"] not in g.api_client.channels:
         raise ApiError(403, "channel_not_allowed", f"this key may not report on channel {submission['channel']!r}")
-    idempotency_key = request.headers.get("Idempotency-Key", "").strip() or None
-    if idempotency_key is not None and len(idempotency_key) > 255:
-        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is at most 255 characters")
+    if submission["channel"] == "mini_program":
+        _limit("phone", submission["reporter"].get("phone", ""))
     intake = _intake()
-    command = handlers.SubmitReport(submission, g.api_client.key_id, idempotency_key)
+    command = handlers.SubmitReport(submission, g.api_client.key_id, _idempotency_key())
     try:
         accepted = handlers.submit_report(command, store=intake.store, publisher=intake.publisher,
                                           clock=intake.clock, secret_key=intake.secret_key)
@@ -46,8 +86,101 @@ def submit_report():
                        "this Idempotency-Key was already used for a different report")
     with log_context(case_id=accepted.case_id):
         current_app.logger.info("report accepted" + (" (replay)" if accepted.replayed else ""))
+    if not accepted.replayed:
+        REPORTS_RECEIVED.labels(submission["channel"]).inc()
     response = jsonify({"case_id": accepted.case_id, "token": accepted.token})
     response.status_code = 202
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+# --- handlers' and departments' actions ----------------------------------------------------------
+
+def _actor() -> casework.Actor:
+    """The staff token's post, or the department of an X-API-Key; 401 without either."""
+    intake = _intake()
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        scope = auth.scope_for(intake.store, header[7:].strip())
+        if scope is not None:
+            holder = intake.directory.person(scope.org_code, scope.role) or {}
+            person = casework.staff_person(scope.org_code, scope.level, scope.role, holder.get("name") or scope.name)
+            return casework.Actor("staff", person, scope.level, scope.org_code)
+    client = auth.api_client_for(intake.store, request.headers.get("X-API-Key"))
+    if client is not None and client.department:
+        return casework.Actor("department", casework.department_person(client.department, client.name),
+                              "department", client.department, client.department)
+    raise ApiError(401, "unauthorized", "a valid staff bearer token or department X-API-Key is required")
+
+
+def _act(case_id: str, action: str, actor: casework.Actor):
+    _known_case_id(case_id)
+    if actor.kind != "resident":  # residents are limited by address in _resident_case
+        _limit("key", actor.credential)
+    try:
+        payload = load_action(action, _json_body())
+    except ValidationError as error:
+        raise ApiError(400, "invalid_action", "the request has invalid or unknown fields", error.messages)
+    intake = _intake()
+    command = handlers.Act(case_id, action, actor, payload, _idempotency_key())
+    try:
+        acted = handlers.act(command, store=intake.store, publisher=intake.publisher, clock=intake.clock)
+    except handlers.CaseNotFound:
+        raise ApiError(404, "not_found", "no such case")
+    except casework.Refused as refused:
+        raise ApiError(refused.status, refused.code, refused.message)
+    except handlers.IdempotencyMismatch:
+        raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was already used for another request")
+    with log_context(case_id=case_id):
+        current_app.logger.info(f"{action} by {actor.person.get('id', 'resident')}")
+    response = jsonify(acted.response)
+    response.status_code = 202
+    if acted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _staff_action_view(action: str):
+    def view(case_id: str):
+        return _act(case_id, action, _actor())
+
+    view.__name__ = f"action_{action}"
+    return view
+
+
+for _action in casework.STAFF_ACTIONS:
+    blueprint.add_url_rule(f"/api/v1/cases/{CASE_ID}/{_action}", view_func=_staff_action_view(_action),
+                           methods=["POST"])
+
+
+# --- residents: follow-up by token ---------------------------------------------------------------
+
+def _resident_case(case_id: str) -> dict:
+    _limit("ip", request.remote_addr or "")
+    _known_case_id(case_id)
+    token = request.headers.get("X-Case-Token", "")
+    expected = domain.follow_up_token(_intake().secret_key, case_id)
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise ApiError(404, "not_found", "no case with this id and token")
+    try:
+        return handlers.case_file(_intake().store, case_id)
+    except handlers.CaseNotFound:
+        raise ApiError(404, "not_found", "no case with this id and token")
+
+
+@blueprint.get(f"/api/v1/follow-up/{CASE_ID}")
+def follow_up(case_id: str):
+    return jsonify(plain_language.follow_up(_resident_case(case_id)))
+
+
+@blueprint.post(f"/api/v1/follow-up/{CASE_ID}/feedback")
+def give_feedback(case_id: str):
+    _resident_case(case_id)
+    return _act(case_id, "feedback", casework.Actor("resident"))
+
+
+@blueprint.post(f"/api/v1/follow-up/{CASE_ID}/withdraw")
+def withdraw(case_id: str):
+    _resident_case(case_id)
+    return _act(case_id, "withdraw", casework.Actor("resident"))

@@ -9,11 +9,14 @@ from flask import Flask
 
 from shared.adapters.system_clock import SystemClock
 from shared.backends import build_event_log, build_store
-from shared.events.contracts import ALL_TOPICS
+from shared.consumer import ConsumeLoop
+from shared.events.contracts import ALL_TOPICS, ROUTER_EVENTS, dead_letter_topic
+from shared.org.directory import OrgDirectory
 from shared.ports import Clock, DocumentStore, EventLog
 from shared.publisher import EventPublisher
 from shared.web import create_service_app
 from services.intake import handlers
+from services.intake.rate_limits import RATE_COUNTERS, Limit, RateLimiter
 from services.intake.settings import IntakeSettings
 
 SERVICE = "intake"
@@ -27,9 +30,18 @@ class Intake:
     clock: Clock
     secret_key: bytes
 
+    directory: OrgDirectory
+    rate_limiter: RateLimiter
+
     @property
     def publisher(self) -> EventPublisher:
         return EventPublisher(self.log, SERVICE)
+
+    def consume_loop(self) -> ConsumeLoop:
+        """Keeps the case files' owners from the router's events (group ``intake``)."""
+        reactions = {event_type: (lambda event, react=react: react(event, store=self.store))
+                     for event_type, react in handlers.REACTIONS.items()}
+        return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS], reactions)
 
 
 def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None = None,
@@ -37,13 +49,18 @@ def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None
     settings = settings or IntakeSettings.from_env()
     store = store or build_store(settings.backend)
     log = log or build_event_log(settings.backend, client_id=SERVICE)
-    return Intake(settings, store, log, clock or SystemClock(), _secret_key(settings))
+    clock = clock or SystemClock()
+    limits = {"key": Limit(settings.rate_key_per_minute, 60), "phone": Limit(settings.rate_phone_per_hour, 3600),
+              "ip": Limit(settings.rate_ip_per_minute, 60)}
+    return Intake(settings, store, log, clock, _secret_key(settings), OrgDirectory(store),
+                  RateLimiter(store, clock, limits))
 
 
 def prepare(intake: Intake) -> None:
     """Create topics and indexes (idempotent); run before serving."""
-    intake.log.ensure_topics(ALL_TOPICS)
+    intake.log.ensure_topics([*ALL_TOPICS, dead_letter_topic(SERVICE)])
     handlers.prepare_store(intake.store)
+    intake.store.ensure_index(RATE_COUNTERS, ["expires_at"])
 
 
 def create_app(intake: Intake | None = None) -> Flask:

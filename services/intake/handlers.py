@@ -1,20 +1,24 @@
-"""Intake's commands: store a report (the 202 promise), and publish what is stored but not yet sent."""
+"""Intake's commands: store a report (the 202 promise), handlers' and residents' actions on a case,
+keep the case files' owners from the router's events, and publish what is stored but not yet sent."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.errors import BackendUnavailable, Conflict, PoisonMessage
 from shared.events.contracts import validated_data
-from shared.events.envelope import from_document, to_document
+from shared.events.envelope import Envelope, from_document, to_document
 from shared.ports import Clock, DocumentStore
 from shared.publisher import EventPublisher
-from services.intake import domain
+from services.intake import casework, domain
 
 log = logging.getLogger(__name__)
 
 REPORTS = "reports"
+CASE_FILES = "case_files"  # intake's own read model: state, owner, assignments, and its action outbox
+_APPLIED_KEPT = 500  # router event ids remembered per case, to skip redeliveries
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,29 @@ class IdempotencyMismatch(Exception):
     """The Idempotency-Key was used before for a different request."""
 
 
+@dataclass(frozen=True)
+class Act:
+    case_id: str
+    action: str  # a key of casework.ACTIONS
+    actor: casework.Actor
+    payload: dict  # validated by the action's schema
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class Acted:
+    response: dict  # {"case_id", "state", "events": [{"id", "type"}]}
+    replayed: bool
+
+
+class CaseNotFound(Exception):
+    """No report with this case id."""
+
+
 def prepare_store(store: DocumentStore) -> None:
     store.ensure_index(REPORTS, ["idempotency"], unique=True)
     store.ensure_index(REPORTS, ["published", "received_at"])
+    store.ensure_index(CASE_FILES, ["pending", "outbox_since"])
 
 
 def submit_report(command: SubmitReport, *, store: DocumentStore, publisher: EventPublisher,
@@ -84,11 +108,128 @@ def _replay(store: DocumentStore, command: SubmitReport, fingerprint: str, secre
     return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=True)
 
 
+def case_file(store: DocumentStore, case_id: str) -> dict:
+    """The case file, created from the stored report the first time it is needed."""
+    found = store.get(CASE_FILES, case_id)
+    if found is not None:
+        return found
+    report = store.get(REPORTS, case_id)
+    if report is None:
+        raise CaseNotFound(case_id)
+    try:
+        return store.insert(CASE_FILES, casework.new_case_file(case_id, report["event"]["data"]))
+    except Conflict:
+        return store.get(CASE_FILES, case_id)
+
+
+def act(command: Act, *, store: DocumentStore, publisher: EventPublisher, clock: Clock) -> Acted:
+    """Check the action against the case file, store the new state with its events in the file's outbox
+    (one compare-and-set write: the promise), then publish them; the relay covers an outage."""
+    fingerprint = domain.request_fingerprint({"action": command.action, **command.payload})
+    request_key = (hashlib.sha256(f"{command.actor.credential}|{command.idempotency_key}".encode()).hexdigest()[:32]
+                   if command.idempotency_key else None)
+    for _ in range(20):
+        case = case_file(store, command.case_id)
+        earlier = case["requests"].get(request_key) if request_key else None
+        if earlier is not None:
+            if earlier["fingerprint"] != fingerprint:
+                raise IdempotencyMismatch(command.idempotency_key)
+            return Acted(earlier["response"], replayed=True)
+        assignment = casework.check(command.action, command.actor, case, command.payload)
+        now = clock.now()
+        updated, recorded = casework.apply(command.action, command.actor, case, command.payload, assignment,
+                                           now.isoformat())
+        envelopes = _envelopes(command.case_id, recorded, now)
+        response = {"case_id": command.case_id, "state": updated["state"],
+                    "events": [{"id": e.id, "type": e.type} for e in envelopes]}
+        updated["outbox"] = case["outbox"] + [to_document(e) for e in envelopes]
+        updated["pending"], updated["outbox_since"] = True, case.get("outbox_since") or now.isoformat()
+        if request_key:
+            updated["requests"] = {**case["requests"], request_key: {"fingerprint": fingerprint, "response": response}}
+        try:
+            stored = store.replace(CASE_FILES, updated)
+            break
+        except Conflict:
+            continue  # someone else wrote the file meanwhile: check again against the new state
+    else:
+        raise BackendUnavailable(f"case {command.case_id} is too busy; retry")
+    _flush(store, publisher, stored)
+    return Acted(response, replayed=False)
+
+
+def _envelopes(case_id: str, recorded: list[tuple[str, dict]], now) -> list[Envelope]:
+    first = Envelope(type=recorded[0][0], source=domain.SOURCE, subject=case_id, data=recorded[0][1], time=now)
+    return [first] + [first.caused(event_type, domain.SOURCE, data) for event_type, data in recorded[1:]]
+
+
+def _flush(store: DocumentStore, publisher: EventPublisher, case: dict) -> None:
+    """Publish a case file's outbox, then take the published events out of it."""
+    if not case["outbox"]:
+        return
+    try:
+        publisher.publish([from_document(d) for d in case["outbox"]])
+    except BackendUnavailable as error:
+        log.warning("case %s: events stored; publishing deferred to the relay: %s", case["_id"], error)
+        return
+    sent = {d["id"] for d in case["outbox"]}
+    for _ in range(20):
+        left = [d for d in case["outbox"] if d["id"] not in sent]
+        try:
+            store.replace(CASE_FILES, {**case, "outbox": left, "pending": bool(left),
+                                       "outbox_since": case.get("outbox_since") if left else None})
+            return
+        except Conflict:
+            case = store.get(CASE_FILES, case["_id"])
+
+
+def record_router_event(event: Envelope, *, store: DocumentStore) -> list[Envelope]:
+    """Keep the case file's owner and assignments as the router decides them (a consume-loop reaction)."""
+    for _ in range(20):
+        try:
+            case = case_file(store, event.subject)
+        except CaseNotFound:
+            case = store.get(CASE_FILES, event.subject) or _insert_unknown(store, event.subject)
+        if event.id in case["applied"]:
+            return []  # a redelivery
+        time = event.time.isoformat()
+        if event.type == "CaseAssigned":
+            updated = casework.record_assignment(case, event.data, event.id, time)
+        else:
+            updated = casework.record_escalation(case, event.data, time)
+        updated["applied"] = (case["applied"] + [event.id])[-_APPLIED_KEPT:]
+        try:
+            store.replace(CASE_FILES, updated)
+            return []
+        except Conflict:
+            continue
+    raise BackendUnavailable(f"case {event.subject} is too busy")
+
+
+def _insert_unknown(store: DocumentStore, case_id: str) -> dict:
+    # An assignment for a report this store does not hold (another deployment's, or a lost store):
+    # keep the owner anyway, so the case can still be acted on.
+    try:
+        return store.insert(CASE_FILES, casework.new_case_file(case_id, {}))
+    except Conflict:
+        return store.get(CASE_FILES, case_id)
+
+
 def relay_unpublished(*, store: DocumentStore, publisher: EventPublisher, clock: Clock,
                       grace_s: float, batch: int = 500) -> int:
-    """Publish stored reports whose request could not publish them. Publishing twice is harmless:
-    the event id is the same, so consumers drop the repeat."""
+    """Publish stored reports and case-file outboxes whose request could not publish them. Publishing
+    twice is harmless: the event id is the same, so consumers drop the repeat."""
     cutoff = (clock.now() - timedelta(seconds=grace_s)).isoformat()
+    relayed = _relay_reports(store, publisher, cutoff, batch)
+    for case in store.find(CASE_FILES, {"pending": True, "outbox_since": {"$lt": cutoff}},
+                           sort=[("outbox_since", 1)], limit=batch):
+        _flush(store, publisher, case)
+        if store.get(CASE_FILES, case["_id"])["pending"]:
+            raise BackendUnavailable(f"could not publish case {case['_id']}'s events")
+        relayed += len(case["outbox"])
+    return relayed
+
+
+def _relay_reports(store: DocumentStore, publisher: EventPublisher, cutoff: str, batch: int) -> int:
     pending = store.find(REPORTS, {"published": False, "received_at": {"$lt": cutoff}},
                          sort=[("received_at", 1)], limit=batch)
     if not pending:
@@ -118,9 +259,14 @@ def _mark(store: DocumentStore, document: dict, changes: dict) -> None:
 
 
 def unpublished_count(store: DocumentStore) -> int:
-    return store.count(REPORTS, {"published": False})
+    return store.count(REPORTS, {"published": False}) + store.count(CASE_FILES, {"pending": True})
 
 
 COMMANDS = {
     SubmitReport: submit_report,
+    Act: act,
+}
+REACTIONS = {  # router.events, consumed by intake's worker (group "intake")
+    "CaseAssigned": record_router_event,
+    "CaseEscalated": record_router_event,
 }

@@ -6,7 +6,7 @@ import unicodedata
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from shared.events.contracts import CATEGORIES, CHANNELS, ORG_CODE_PATTERN
+from shared.events.contracts import CATEGORIES, CHANNELS, ORG_CODE_PATTERN, TIERS
 
 _CODE = validate.Regexp(ORG_CODE_PATTERN, error="must be an org code (letters, digits, - or _)")
 _PHONE = validate.Regexp(r"^\+?[0-9][0-9 -]{4,19}$", error="must be a phone number (digits, optional +)")
@@ -57,3 +57,125 @@ class ReportIn(_Strict):
     def _drop_empty(self, data, **kwargs):
         data["reporter"] = {k: v for k, v in data["reporter"].items() if v}
         return data
+
+
+# --- handlers' and residents' actions ------------------------------------------------------------
+
+def _text(required: bool = False, max_length: int = 2000) -> fields.String:
+    if required:
+        return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
+    return fields.String(validate=validate.Length(max=max_length))
+
+
+_ATTACHMENTS = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$")),
+                           validate=validate.Length(max=10))
+_ASSIGNMENT = fields.String(validate=validate.Length(max=100))
+
+
+class _ActionIn(_Strict):
+    TEXT_FIELDS = ("note", "reason", "result", "comment")
+
+    @pre_load
+    def _normalise_texts(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = {k: _normalised(v) if k in self.TEXT_FIELDS and isinstance(v, str) else v
+                    for k, v in data.items()}
+        return data
+
+
+class AcknowledgeIn(_ActionIn):
+    note = _text()
+    assignment_id = _ASSIGNMENT
+
+
+class StartIn(_ActionIn):
+    note = _text()
+
+
+class ProgressIn(_ActionIn):
+    note = _text(required=True)
+    attachments = _ATTACHMENTS
+    assignment_id = _ASSIGNMENT
+
+
+class PartyMemberIn(_Strict):
+    id = fields.String(validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    phone = fields.String(validate=_PHONE)
+
+
+class CallPartyMembersIn(_ActionIn):
+    note = _text()
+    members = fields.List(fields.Nested(PartyMemberIn), validate=validate.Length(max=50))
+
+
+class ArriveIn(_ActionIn):
+    assignment_id = _ASSIGNMENT
+
+
+class RequestExtensionIn(_ActionIn):
+    reason = _text(required=True)
+    until = fields.AwareDateTime(required=True, format="iso")
+
+
+class DecideExtensionIn(_ActionIn):
+    approved = fields.Boolean(required=True, strict=True)
+    until = fields.AwareDateTime(format="iso")
+    reason = _text()
+
+
+class ReturnIn(_ActionIn):
+    reason = _text(required=True)
+
+
+class ReclassifyIn(_ActionIn):
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    tier = fields.String(required=True, validate=validate.OneOf(TIERS))
+    reason = _text()
+
+
+class ResolveIn(_ActionIn):
+    result = _text(required=True)
+    attachments = _ATTACHMENTS
+    assignment_id = _ASSIGNMENT
+
+
+class VerifyIn(_ActionIn):
+    accepted = fields.Boolean(required=True, strict=True)
+    note = _text()
+
+
+class CloseIn(_ActionIn):
+    note = _text()
+
+
+class RejectIn(_ActionIn):
+    reason = _text(required=True)
+
+
+class MergeIn(_ActionIn):
+    into_case_id = fields.String(required=True, validate=validate.Regexp(r"^GD-[0-9]{8}-[A-Z0-9]{6}$"))
+
+
+class FeedbackIn(_ActionIn):
+    satisfied = fields.Boolean(required=True, strict=True)
+    comment = _text(max_length=1000)
+
+
+class WithdrawIn(_ActionIn):
+    reason = _text(max_length=1000)
+
+
+ACTION_SCHEMAS = {
+    "acknowledge": AcknowledgeIn, "start": StartIn, "progress": ProgressIn,
+    "call_party_members": CallPartyMembersIn, "arrive": ArriveIn, "request_extension": RequestExtensionIn,
+    "decide_extension": DecideExtensionIn, "return": ReturnIn, "reclassify": ReclassifyIn,
+    "resolve": ResolveIn, "verify": VerifyIn, "close": CloseIn, "reject": RejectIn, "merge": MergeIn,
+    "feedback": FeedbackIn, "withdraw": WithdrawIn,
+}
+
+
+def load_action(action: str, body: dict) -> dict:
+    """The action's payload, validated; datetimes as ISO-8601 strings (as the events carry them)."""
+    payload = ACTION_SCHEMAS[action]().load(body)
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in payload.items()}

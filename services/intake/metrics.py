@@ -1,0 +1,9 @@
+"""Intake's own Prometheus metrics (the shared families are in shared/observability/metrics.py)."""
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+REPORTS_RECEIVED = Counter(
+    "griddesk_reports_received_total", "Reports accepted (202, replays excluded) by channel", ["channel"])
+RATE_LIMITED = Counter(
+    "griddesk_rate_limited_total", "Requests refused with 429 by the limit that refused them", ["scope"])
