@@ -67,6 +67,15 @@ def _text(required: bool = False, max_length: int = 2000) -> fields.String:
     return fields.String(validate=validate.Length(max=max_length))
 
 
+class _StrictBoolean(fields.Boolean):
+    """true or false, nothing else ("yes", 1 and "true" are refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
 _ATTACHMENTS = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$")),
                            validate=validate.Length(max=10))
 _ASSIGNMENT = fields.String(validate=validate.Length(max=100))
@@ -119,7 +128,7 @@ class RequestExtensionIn(_ActionIn):
 
 
 class DecideExtensionIn(_ActionIn):
-    approved = fields.Boolean(required=True, strict=True)
+    approved = _StrictBoolean(required=True)
     until = fields.AwareDateTime(format="iso")
     reason = _text()
 
@@ -141,7 +150,7 @@ class ResolveIn(_ActionIn):
 
 
 class VerifyIn(_ActionIn):
-    accepted = fields.Boolean(required=True, strict=True)
+    accepted = _StrictBoolean(required=True)
     note = _text()
 
 
@@ -158,7 +167,7 @@ class MergeIn(_ActionIn):
 
 
 class FeedbackIn(_ActionIn):
-    satisfied = fields.Boolean(required=True, strict=True)
+    satisfied = _StrictBoolean(required=True)
     comment = _text(max_length=1000)
 
 
