@@ -63,6 +63,16 @@ def _limit(scope: str, subject: str) -> None:
         raise RateLimited(scope, retry_after)
 
 
+@blueprint.get("/openapi.json")
+def openapi_document():
+    intake = _intake()
+    if intake.openapi is None:
+        from services.intake.openapi import build_spec
+
+        intake.openapi = build_spec()
+    return jsonify(intake.openapi)
+
+
 @blueprint.post("/api/v1/reports")
 @require_api_key
 def submit_report():

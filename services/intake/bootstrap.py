@@ -32,6 +32,7 @@ class Intake:
 
     directory: OrgDirectory
     rate_limiter: RateLimiter
+    openapi: dict | None = None  # built on first request, then kept
 
     @property
     def publisher(self) -> EventPublisher:

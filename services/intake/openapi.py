@@ -1,0 +1,100 @@
+"""The OpenAPI 3 description of every intake endpoint, served at ``/openapi.json``. Request bodies come
+from the marshmallow schemas the API validates with (apispec), so the two cannot drift apart."""
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from services.intake import casework
+from services.intake.schemas import ACTION_SCHEMAS, ReportIn
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+_DESCRIPTIONS = {400: "invalid or unknown fields", 401: "missing or invalid credentials",
+                 403: "not allowed for these credentials", 404: "no such case (or not yours to see)",
+                 409: "not possible in the case's current state", 413: "request body too large",
+                 422: "Idempotency-Key reused for a different request", 429: "rate limited (see Retry-After)",
+                 503: "a backend is down; retry later (see Retry-After)"}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "a retry with the same key and body returns the first answer",
+                   "schema": {"type": "string", "maxLength": 255}}
+CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
+CASE_TOKEN = {"name": "X-Case-Token", "in": "header", "required": True,
+              "description": "the follow-up token the resident received with the case id",
+              "schema": {"type": "string"}}
+ACCEPTED_CASE = {"type": "object", "required": ["case_id", "token"], "properties": {
+    "case_id": {"type": "string"}, "token": {"type": "string"}}}
+ACTION_RESULT = {"type": "object", "required": ["case_id", "state", "events"], "properties": {
+    "case_id": {"type": "string"}, "state": {"type": "string"},
+    "events": {"type": "array", "items": {"type": "object", "required": ["id", "type"],
+                                          "properties": {"id": {"type": "string"}, "type": {"type": "string"}}}}}}
+FOLLOW_UP = {"type": "object", "required": ["case_id", "state", "state_text", "timeline", "can_give_feedback"],
+             "properties": {"case_id": {"type": "string"}, "state": {"type": "string"},
+                            "state_text": {"type": "string"}, "can_give_feedback": {"type": "boolean"},
+                            "timeline": {"type": "array", "items": {
+                                "type": "object", "required": ["time", "text"],
+                                "properties": {"time": {"type": "string"}, "text": {"type": "string"}}}}}}
+ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "fields": {"type": "object", "additionalProperties": True}}}}}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    responses = {str(s): _json(ERROR, _DESCRIPTIONS[s]) for s in (*statuses, 413, 503) if s in _DESCRIPTIONS}
+    for status in ("429", "503"):
+        if status in responses:
+            responses[status]["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
+    return responses
+
+
+def _body(schema_name: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+def build_spec(*, extra_paths: dict | None = None) -> dict:
+    spec = APISpec(title="griddesk intake", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Residents' reports, handlers' and departments' actions, follow-ups."})
+    spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    spec.components.security_scheme("staffToken", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", ERROR_SCHEMA)
+    spec.components.schema("ReportIn", schema=ReportIn)
+    spec.path(path="/api/v1/reports", operations={"post": {
+        "summary": "Report a problem (a channel's client)", "security": [{"apiKey": []}],
+        "parameters": [IDEMPOTENCY_KEY], "requestBody": _body("ReportIn"),
+        "responses": {"202": _json(ACCEPTED_CASE, "stored durably; published now or by the relay"),
+                      **_errors(400, 401, 403, 422, 429)}}})
+    for action in casework.STAFF_ACTIONS:
+        name = f"{ACTION_SCHEMAS[action].__name__}"
+        spec.components.schema(name, schema=ACTION_SCHEMAS[action])
+        spec.path(path=f"/api/v1/cases/{{case_id}}/{action}", operations={"post": {
+            "summary": f"{action.replace('_', ' ')} (records {casework.ACTIONS[action].event})",
+            "security": [{"staffToken": []}, {"apiKey": []}], "parameters": [CASE_ID, IDEMPOTENCY_KEY],
+            "requestBody": _body(name),
+            "responses": {"202": _json(ACTION_RESULT, "recorded"), **_errors(400, 401, 403, 404, 409, 422, 429)}}})
+    spec.path(path="/api/v1/follow-up/{case_id}", operations={"get": {
+        "summary": "The resident's view: state and a plain-language timeline", "parameters": [CASE_ID, CASE_TOKEN],
+        "responses": {"200": _json(FOLLOW_UP, "the case as the resident sees it"), **_errors(404, 429)}}})
+    for action in casework.RESIDENT_ACTIONS:
+        name = ACTION_SCHEMAS[action].__name__
+        spec.components.schema(name, schema=ACTION_SCHEMAS[action])
+        spec.path(path=f"/api/v1/follow-up/{{case_id}}/{action}", operations={"post": {
+            "summary": f"the resident's {action}", "parameters": [CASE_ID, CASE_TOKEN, IDEMPOTENCY_KEY],
+            "requestBody": _body(name),
+            "responses": {"202": _json(ACTION_RESULT, "recorded"), **_errors(400, 404, 409, 422, 429)}}})
+    for path, summary in (("/healthz", "the process is up"), ("/readyz", "the store and the event log answer")):
+        responses = {"200": _json({"type": "object"}, summary)}
+        if path == "/readyz":
+            responses["503"] = _json({"type": "object"}, "a backend does not answer")
+        spec.path(path=path, operations={"get": {"summary": summary, "responses": responses}})
+    spec.path(path="/metrics", operations={"get": {"summary": "Prometheus metrics", "responses": {
+        "200": {"description": "text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
+    spec.path(path="/openapi.json", operations={"get": {"summary": "this document", "responses": {
+        "200": _json({"type": "object"}, "OpenAPI 3")}}})
+    document = spec.to_dict()
+    document["paths"].update(extra_paths or {})
+    return document
