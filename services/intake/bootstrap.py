@@ -66,12 +66,14 @@ def prepare(intake: Intake) -> None:
 
 def create_app(intake: Intake | None = None) -> Flask:
     from services.intake.api import blueprint
+    from services.intake.open311 import blueprint as open311_blueprint
 
     intake = intake or build()
     app = create_service_app(SERVICE, {"store": intake.store.ping, "event_log": intake.log.ping},
                              max_body_bytes=intake.settings.max_body_bytes)
     app.extensions["griddesk"] = intake
     app.register_blueprint(blueprint)
+    app.register_blueprint(open311_blueprint)
     return app
 
 

@@ -26,6 +26,11 @@ def follow_up_token(secret_key: bytes, case_id: str) -> str:
     return base64.b32encode(mac[:15]).decode().lower()
 
 
+def token_digest(token: str) -> str:
+    """How a follow-up token is looked up (Open311 ``tokens/<token>``) without storing the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def request_fingerprint(body: dict) -> str:
     """Same body, same fingerprint: tells a retry from a different request reusing an Idempotency-Key."""
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -41,5 +46,6 @@ def case_reported(case_id: str, submission: dict, now: datetime) -> Envelope:
         "location": submission["location"],
         "category_hint": submission.get("category_hint"),
         "reported_at": now.isoformat(),
+        "via": submission.get("via", "api"),
     }
     return Envelope(type="CaseReported", source=SOURCE, subject=case_id, data=data, time=now)

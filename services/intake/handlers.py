@@ -23,9 +23,10 @@ _APPLIED_KEPT = 500  # router event ids remembered per case, to skip redeliverie
 
 @dataclass(frozen=True)
 class SubmitReport:
-    submission: dict  # validated by schemas.ReportIn
+    submission: dict  # validated by schemas.ReportIn (or the Open311 form)
     client_key_id: str
     idempotency_key: str | None
+    media_url: str = ""  # Open311: a photo the client hosts itself
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class CaseNotFound(Exception):
 def prepare_store(store: DocumentStore) -> None:
     store.ensure_index(REPORTS, ["idempotency"], unique=True)
     store.ensure_index(REPORTS, ["published", "received_at"])
+    store.ensure_index(REPORTS, ["token_digest"])
+    store.ensure_index(REPORTS, ["received_at"])
     store.ensure_index(CASE_FILES, ["pending", "outbox_since"])
 
 
@@ -80,7 +83,9 @@ def submit_report(command: SubmitReport, *, store: DocumentStore, publisher: Eve
         idempotency = (f"{command.client_key_id}:{command.idempotency_key}" if command.idempotency_key
                        else f"none:{case_id}")  # never missing: FerretDB's unique indexes collide on null
         document = {"_id": case_id, "idempotency": idempotency, "fingerprint": fingerprint,
-                    "received_at": now.isoformat(), "published": False, "event": to_document(event)}
+                    "received_at": now.isoformat(), "published": False, "event": to_document(event),
+                    "token_digest": domain.token_digest(domain.follow_up_token(secret_key, case_id)),
+                    "media_url": command.media_url}
         try:
             stored = store.insert(REPORTS, document)
             break

@@ -55,7 +55,7 @@ def _body(schema_name: str) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
 
 
-def build_spec(*, extra_paths: dict | None = None) -> dict:
+def build_spec() -> dict:
     spec = APISpec(title="griddesk intake", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "Residents' reports, handlers' and departments' actions, follow-ups."})
@@ -96,5 +96,70 @@ def build_spec(*, extra_paths: dict | None = None) -> dict:
     spec.path(path="/openapi.json", operations={"get": {"summary": "this document", "responses": {
         "200": _json({"type": "object"}, "OpenAPI 3")}}})
     document = spec.to_dict()
-    document["paths"].update(extra_paths or {})
+    document["paths"].update(open311_paths())
     return document
+
+
+# --- Open311 GeoReport v2 ------------------------------------------------------------------------
+
+FORMAT = {"name": "format", "in": "path", "required": True, "schema": {"type": "string", "enum": ["json", "xml"]}}
+OPEN311_ERRORS = {"type": "array", "items": {"type": "object", "required": ["code", "description"], "properties": {
+    "code": {"type": "integer"}, "description": {"type": "string"}}}}
+SERVICE_REQUEST = {"type": "object", "required": ["service_request_id", "status"], "properties": {
+    "service_request_id": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
+    "status_notes": {"type": "string"}, "service_name": {"type": "string"}, "service_code": {"type": "string"},
+    "description": {"type": "string"}, "agency_responsible": {"type": "string"},
+    "requested_datetime": {"type": "string"}, "updated_datetime": {"type": "string"},
+    "expected_datetime": {"type": "string"}, "address": {"type": "string"}, "address_id": {"type": "string"},
+    "lat": {"type": "number", "nullable": True}, "long": {"type": "number", "nullable": True},
+    "media_url": {"type": "string"}}}
+
+
+def _open311(schema: dict, description: str, *errors: int) -> dict:
+    responses = {"200": {"description": description, "content": {
+        "application/json": {"schema": schema}, "text/xml": {"schema": {"type": "string"}}}}}
+    for status in sorted({*errors, 404, 429}):
+        # 404 also answers a format other than json/xml, in the service-wide error shape
+        schema = {"oneOf": [OPEN311_ERRORS, ERROR]} if status == 404 else OPEN311_ERRORS
+        responses[str(status)] = {"description": _DESCRIPTIONS.get(status, "error"), "content": {
+            "application/json": {"schema": schema}, "text/xml": {"schema": {"type": "string"}}}}
+    for status in (413, 503):
+        responses[str(status)] = _json(ERROR, _DESCRIPTIONS[status])
+    return responses
+
+
+def open311_paths() -> dict:
+    text = {"type": "string"}
+    form = {"type": "object", "required": ["api_key", "service_code", "description"], "properties": {
+        "api_key": text, "jurisdiction_id": text, "service_code": text, "lat": text, "long": text,
+        "address_string": text, "address_id": text, "email": text, "device_id": text, "account_id": text,
+        "first_name": text, "last_name": text, "phone": text, "description": text, "media_url": text}}
+    query = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+             for n in ("service_request_id", "service_code", "start_date", "end_date", "status", "jurisdiction_id")]
+    any_object, any_list = {"type": "object"}, {"type": "array", "items": {"type": "object"}}
+    return {
+        "/open311/v2/discovery.{format}": {"get": {"summary": "Open311 discovery", "parameters": [FORMAT],
+                                                   "responses": _open311(any_object, "endpoints")}},
+        "/open311/v2/services.{format}": {"get": {"summary": "one service per category code",
+                                                  "parameters": [FORMAT], "responses": _open311(any_list, "services")}},
+        "/open311/v2/services/{service_code}.{format}": {"get": {
+            "summary": "a service definition (attributes)", "parameters": [
+                {"name": "service_code", "in": "path", "required": True, "schema": text}, FORMAT],
+            "responses": _open311(any_object, "definition", 404)}},
+        "/open311/v2/requests.{format}": {
+            "get": {"summary": "service requests (default: the last 90 days, at most 1000)",
+                    "parameters": [FORMAT, *query],
+                    "responses": _open311({"type": "array", "items": SERVICE_REQUEST}, "requests", 400)},
+            "post": {"summary": "report (form-encoded; api_key required)", "parameters": [FORMAT, IDEMPOTENCY_KEY],
+                     "requestBody": {"required": True, "content": {
+                         "application/x-www-form-urlencoded": {"schema": form}}},
+                     "responses": _open311(any_list, "stored; service_request_id and token", 400, 403)}},
+        "/open311/v2/requests/{service_request_id}.{format}": {"get": {
+            "summary": "one service request", "parameters": [
+                {"name": "service_request_id", "in": "path", "required": True, "schema": text}, FORMAT],
+            "responses": _open311({"type": "array", "items": SERVICE_REQUEST}, "the request", 404)}},
+        "/open311/v2/tokens/{token}.{format}": {"get": {
+            "summary": "the request id for a token", "parameters": [
+                {"name": "token", "in": "path", "required": True, "schema": text}, FORMAT],
+            "responses": _open311(any_list, "the request id", 404)}},
+    }

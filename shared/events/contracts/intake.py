@@ -17,6 +17,7 @@ class CaseReported(Contract):
     reported_at = fields.String(required=True)
     attachments = attachments()
     reported_by = fields.Nested(PersonSchema, allow_none=True, load_default=None)  # staff on visits/patrols
+    via = fields.String(load_default="api")  # the interface it came through: "api" (native) or "open311"
 
 
 class CaseAcknowledged(Contract):
