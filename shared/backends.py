@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from shared.config import BackendSettings
-from shared.ports import DocumentStore, EventLog
+from shared.ports import DocumentStore, EventLog, FileStore
 
 
 def build_event_log(settings: BackendSettings, *, client_id: str = "griddesk") -> EventLog:
@@ -29,3 +29,11 @@ def build_store(settings: BackendSettings) -> DocumentStore:
         return MongoStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database)
     from shared.adapters.sqlite_store import SqliteStore
     return SqliteStore(os.path.join(settings.data_dir, "store.sqlite"), synchronous=settings.sqlite_synchronous)
+
+
+def build_file_store(settings: BackendSettings) -> FileStore:
+    if settings.backend == "kafka":
+        from shared.adapters.gridfs_file_store import GridFsFileStore
+        return GridFsFileStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database)
+    from shared.adapters.disk_file_store import DiskFileStore
+    return DiskFileStore(os.path.join(settings.data_dir, "files"))

@@ -2,6 +2,7 @@
 chooses them from configuration. Services see only these protocols."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
@@ -81,3 +82,28 @@ class DocumentStore(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: str
+    data: bytes
+    content_type: str
+    filename: str = ""
+
+
+class FileStore(Protocol):
+    """Photos and files (bytes with a content type), by an id the store chooses."""
+
+    def put(self, data: bytes, *, content_type: str, filename: str = "") -> str:
+        """Store the bytes durably; returns their new id."""
+
+    def get(self, file_id: str) -> StoredFile | None:
+        """The file, or None for an unknown (or malformed) id."""
+
+    def delete(self, file_id: str) -> bool: ...
+
+    def ping(self) -> None:
+        """Raise BackendUnavailable unless the store answers."""
+
+    def close(self) -> None: ...

@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "router", "tracker", "notifier")
 THIRD_PARTY_HOMES = {  # library -> the only modules that may import it
     "kafka": {"shared/adapters/kafka_event_log.py"},
-    "pymongo": {"shared/adapters/mongo_store.py"},
+    "pymongo": {"shared/adapters/mongo_store.py", "shared/adapters/gridfs_file_store.py"},
+    "gridfs": {"shared/adapters/gridfs_file_store.py"},
+    "bson": {"shared/adapters/gridfs_file_store.py"},
     "opencc": {"services/router/normalise.py"},
     "gunicorn": {"shared/http_server.py"},
     "cloudevents": {"shared/events/wire.py"},

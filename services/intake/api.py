@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from shared import auth
 from shared.observability.logs import log_context
 from shared.web import ApiError, error_response, require_api_key
-from services.intake import casework, domain, handlers, plain_language
+from services.intake import attachments, casework, domain, handlers, plain_language
 from services.intake.metrics import RATE_LIMITED, REPORTS_RECEIVED
 from services.intake.schemas import ReportIn, load_action
 
@@ -87,6 +87,7 @@ def submit_report():
     if submission["channel"] == "mini_program":
         _limit("phone", submission["reporter"].get("phone", ""))
     intake = _intake()
+    _check_attachments(submission["attachments"], None)
     command = handlers.SubmitReport(submission, g.api_client.key_id, _idempotency_key())
     try:
         accepted = handlers.submit_report(command, store=intake.store, publisher=intake.publisher,
@@ -98,6 +99,7 @@ def submit_report():
         current_app.logger.info("report accepted" + (" (replay)" if accepted.replayed else ""))
     if not accepted.replayed:
         REPORTS_RECEIVED.labels(submission["channel"]).inc()
+    attachments.link(intake.store, submission["attachments"], accepted.case_id)
     response = jsonify({"case_id": accepted.case_id, "token": accepted.token})
     response.status_code = 202
     if accepted.replayed:
@@ -133,6 +135,7 @@ def _act(case_id: str, action: str, actor: casework.Actor):
     except ValidationError as error:
         raise ApiError(400, "invalid_action", "the request has invalid or unknown fields", error.messages)
     intake = _intake()
+    _check_attachments(payload.get("attachments", []), case_id)
     command = handlers.Act(case_id, action, actor, payload, _idempotency_key())
     try:
         acted = handlers.act(command, store=intake.store, publisher=intake.publisher, clock=intake.clock)
@@ -142,6 +145,7 @@ def _act(case_id: str, action: str, actor: casework.Actor):
         raise ApiError(refused.status, refused.code, refused.message)
     except handlers.IdempotencyMismatch:
         raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was already used for another request")
+    attachments.link(intake.store, payload.get("attachments", []), case_id)
     with log_context(case_id=case_id):
         current_app.logger.info(f"{action} by {actor.person.get('id', 'resident')}")
     response = jsonify(acted.response)
@@ -194,3 +198,52 @@ def give_feedback(case_id: str):
 def withdraw(case_id: str):
     _resident_case(case_id)
     return _act(case_id, "withdraw", casework.Actor("resident"))
+
+
+# --- photos and files ----------------------------------------------------------------------------
+
+def _check_attachments(file_ids: list[str], case_id: str | None) -> None:
+    bad = attachments.check_attachable(_intake().store, file_ids, case_id)
+    if bad:
+        raise ApiError(400, "unknown_attachment", "attachments must be files uploaded to /api/v1/files, "
+                       "not yet attached to another case", {"attachments": bad})
+
+
+@blueprint.post("/api/v1/files")
+def upload_file():
+    intake = _intake()
+    client = auth.api_client_for(intake.store, request.headers.get("X-API-Key"))
+    uploader = f"key:{client.key_id}" if client else None
+    if client is None:
+        uploader = _actor().credential  # a staff token (401 without any credential)
+    _limit("key", uploader)
+    request.max_content_length = intake.settings.max_file_bytes + 64 * 1024  # the form's own overhead
+    upload = request.files.get("file")
+    if upload is None or set(request.files) != {"file"} or request.form:
+        raise ApiError(400, "invalid_upload", "send one multipart/form-data field named 'file'")
+    try:
+        stored = attachments.store_upload(
+            attachments.Upload(upload.read(intake.settings.max_file_bytes + 1), upload.mimetype or "",
+                               upload.filename or "", uploader),
+            files=intake.files, store=intake.store, clock=intake.clock, max_bytes=intake.settings.max_file_bytes)
+    except attachments.FileRefused as refused:
+        raise ApiError(refused.status, refused.code, refused.message)
+    response = jsonify(stored)
+    response.status_code = 201
+    return response
+
+
+@blueprint.get("/api/v1/files/<file_id>")
+def download_file(file_id: str):
+    """Only for staff (or a department) who may see the case the file belongs to."""
+    actor = _actor()
+    intake = _intake()
+    case_id = attachments.case_of(intake.store, file_id)
+    case = intake.store.get(handlers.CASE_FILES, case_id) if case_id else None
+    stored = attachments.fetch(intake.files, file_id) if case and casework.visible_to(actor, case) else None
+    if stored is None:
+        raise ApiError(404, "not_found", "no such file")
+    return current_app.response_class(stored.data, content_type=stored.content_type,
+                                      headers={"X-Content-Type-Options": "nosniff",
+                                               "Content-Disposition": "attachment",
+                                               "Cache-Control": "private, no-store"})

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from flask import Flask
 
 from shared.adapters.system_clock import SystemClock
-from shared.backends import build_event_log, build_store
+from shared.backends import build_event_log, build_file_store, build_store
 from shared.consumer import ConsumeLoop
 from shared.events.contracts import ALL_TOPICS, ROUTER_EVENTS, dead_letter_topic
 from shared.org.directory import OrgDirectory
-from shared.ports import Clock, DocumentStore, EventLog
+from shared.ports import Clock, DocumentStore, EventLog, FileStore
 from shared.publisher import EventPublisher
 from shared.web import create_service_app
 from services.intake import handlers
@@ -32,6 +32,7 @@ class Intake:
 
     directory: OrgDirectory
     rate_limiter: RateLimiter
+    files: FileStore
     openapi: dict | None = None  # built on first request, then kept
 
     @property
@@ -46,7 +47,7 @@ class Intake:
 
 
 def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None = None,
-          log: EventLog | None = None, clock: Clock | None = None) -> Intake:
+          log: EventLog | None = None, clock: Clock | None = None, files: FileStore | None = None) -> Intake:
     settings = settings or IntakeSettings.from_env()
     store = store or build_store(settings.backend)
     log = log or build_event_log(settings.backend, client_id=SERVICE)
@@ -54,7 +55,7 @@ def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None
     limits = {"key": Limit(settings.rate_key_per_minute, 60), "phone": Limit(settings.rate_phone_per_hour, 3600),
               "ip": Limit(settings.rate_ip_per_minute, 60)}
     return Intake(settings, store, log, clock, _secret_key(settings), OrgDirectory(store),
-                  RateLimiter(store, clock, limits))
+                  RateLimiter(store, clock, limits), files or build_file_store(settings.backend))
 
 
 def prepare(intake: Intake) -> None:
@@ -69,7 +70,8 @@ def create_app(intake: Intake | None = None) -> Flask:
     from services.intake.open311 import blueprint as open311_blueprint
 
     intake = intake or build()
-    app = create_service_app(SERVICE, {"store": intake.store.ping, "event_log": intake.log.ping},
+    app = create_service_app(SERVICE, {"store": intake.store.ping, "event_log": intake.log.ping,
+                                       "files": intake.files.ping},
                              max_body_bytes=intake.settings.max_body_bytes)
     app.extensions["griddesk"] = intake
     app.register_blueprint(blueprint)

@@ -90,7 +90,8 @@ def new_case_file(case_id: str, report: dict) -> dict:
             "feedback_round": 0, "feedback_given": -1, "reported_at": report.get("reported_at", ""),
             "location": report.get("location", {}), "text": report.get("text", ""),
             "timeline": [{"time": report.get("reported_at", ""), "type": "CaseReported"}],
-            "applied": [], "outbox": [], "pending": False, "requests": {}, "attachments": []}
+            "applied": [], "outbox": [], "pending": False, "requests": {},
+            "attachments": list(report.get("attachments", []))}
 
 
 # --- the router's events -------------------------------------------------------------------------

@@ -47,5 +47,24 @@ def case_reported(case_id: str, submission: dict, now: datetime) -> Envelope:
         "category_hint": submission.get("category_hint"),
         "reported_at": now.isoformat(),
         "via": submission.get("via", "api"),
+        "attachments": list(submission.get("attachments", [])),
     }
     return Envelope(type="CaseReported", source=SOURCE, subject=case_id, data=data, time=now)
+
+
+# What a photo or file must start with; the declared type is only believed when the bytes agree.
+_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+ACCEPTED_FILE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")
+
+
+def sniffed_type(data: bytes) -> str | None:
+    """The content type the bytes themselves show, among the accepted ones; None for anything else."""
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), None)

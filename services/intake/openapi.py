@@ -12,6 +12,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 _DESCRIPTIONS = {400: "invalid or unknown fields", 401: "missing or invalid credentials",
                  403: "not allowed for these credentials", 404: "no such case (or not yours to see)",
                  409: "not possible in the case's current state", 413: "request body too large",
+                 415: "not an accepted file type (judged by the bytes)",
                  422: "Idempotency-Key reused for a different request", 429: "rate limited (see Retry-After)",
                  503: "a backend is down; retry later (see Retry-After)"}
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -86,6 +87,23 @@ def build_spec() -> dict:
             "summary": f"the resident's {action}", "parameters": [CASE_ID, CASE_TOKEN, IDEMPOTENCY_KEY],
             "requestBody": _body(name),
             "responses": {"202": _json(ACTION_RESULT, "recorded"), **_errors(400, 404, 409, 422, 429)}}})
+    spec.path(path="/api/v1/files", operations={"post": {
+        "summary": "Upload a photo or file (JPEG, PNG, GIF, WebP, PDF); attach its id to a report or an action",
+        "security": [{"apiKey": []}, {"staffToken": []}],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"201": _json({"type": "object", "required": ["file_id", "content_type", "size"], "properties": {
+            "file_id": {"type": "string"}, "content_type": {"type": "string"}, "size": {"type": "integer"}}},
+            "stored"), **_errors(400, 401, 415, 429)}}})
+    spec.path(path="/api/v1/files/{file_id}", operations={"get": {
+        "summary": "A stored file, for staff (or a department) who may see its case",
+        "security": [{"staffToken": []}, {"apiKey": []}],
+        "parameters": [{"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the file", "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf")}},
+            **_errors(401, 404)}}})
     for path, summary in (("/healthz", "the process is up"), ("/readyz", "the store and the event log answer")):
         responses = {"200": _json({"type": "object"}, summary)}
         if path == "/readyz":

@@ -46,6 +46,8 @@ class ReportIn(_Strict):
     reporter = fields.Nested(ReporterIn, load_default=dict)
     location = fields.Nested(LocationIn, required=True)
     category_hint = fields.String(validate=validate.OneOf(CATEGORIES), allow_none=True, load_default=None)
+    attachments = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$")),
+                              validate=validate.Length(max=10), load_default=list)
 
     @pre_load
     def _normalise_text(self, data, **kwargs):

@@ -17,6 +17,7 @@ class IntakeSettings:
     relay_interval_s: float = 0.5
     relay_grace_s: float = 2.0  # leave fresh reports to the request that stored them
     max_body_bytes: int = 1 << 20
+    max_file_bytes: int = 5 << 20  # largest photo or file
     rate_key_per_minute: int = 600  # per API key or staff post; 0: unlimited
     rate_phone_per_hour: int = 20  # per reporter phone on the mini program (residents themselves)
     rate_ip_per_minute: int = 60  # per client address on the residents' follow-up endpoints
@@ -31,6 +32,7 @@ class IntakeSettings:
             relay_interval_s=env_float(env, "GRIDDESK_INTAKE_RELAY_INTERVAL_S", cls.relay_interval_s),
             relay_grace_s=env_float(env, "GRIDDESK_INTAKE_RELAY_GRACE_S", cls.relay_grace_s),
             max_body_bytes=env_int(env, "GRIDDESK_INTAKE_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_file_bytes=env_int(env, "GRIDDESK_INTAKE_MAX_FILE_BYTES", cls.max_file_bytes),
             rate_key_per_minute=env_int(env, "GRIDDESK_INTAKE_RATE_KEY_PER_MINUTE", cls.rate_key_per_minute),
             rate_phone_per_hour=env_int(env, "GRIDDESK_INTAKE_RATE_PHONE_PER_HOUR", cls.rate_phone_per_hour),
             rate_ip_per_minute=env_int(env, "GRIDDESK_INTAKE_RATE_IP_PER_MINUTE", cls.rate_ip_per_minute),
