@@ -81,7 +81,8 @@ def service_request(report: dict, case: dict | None, building: dict | None, owne
     owner = (case or {}).get("owner") or {}
     agency = LEVEL_NAMES.get(owner.get("level", ""), "")
     if agency and owner_unit:
-        agency = f"{owner_unit['name']}{agency}"
+        name = owner_unit["name"]
+        agency = name if name.endswith(agency) else f"{name}{agency}"
     timeline = (case or {}).get("timeline") or []
     return {
         "service_request_id": report["_id"],
