@@ -34,9 +34,8 @@ class _Term:
     weight: float
     category: str
 
-    @property
-    def size(self) -> int:
-        return len(self.label.replace("+", ""))
+    first: str  # the part before any "+": a cheap substring test screens most terms out
+    size: int  # characters matched, without the gaps: between equal weights the longer term says more
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,13 @@ class _Match:
     end: int
 
 
+def _term(label: str, weight: float, category: str) -> _Term:
+    parts = label.split("+")
+    return _Term(label, re.compile(GAP.join(map(re.escape, parts))), weight, category, parts[0], len("".join(parts)))
+
+
 def _compile(label: str) -> re.Pattern:
-    return re.compile(GAP.join(re.escape(part) for part in label.split("+")))
+    return _term(label, 0.0, "").pattern
 
 
 class Classifier:
@@ -55,10 +59,10 @@ class Classifier:
         self.version = lexicon.get("version", 1)
         self.categories = tuple(lexicon["categories"])
         self.default_tier = {name: spec.get("tier", "general") for name, spec in lexicon["categories"].items()}
-        self.terms = [_Term(label, _compile(label), WEIGHTS[kind], name)
+        self.terms = [_term(label, WEIGHTS[kind], name)
                       for name, spec in lexicon["categories"].items()
                       for kind in WEIGHTS for label in spec.get(kind) or ()]
-        self.emergency = [_Term(label, _compile(label), EMERGENCY_WEIGHT, name)
+        self.emergency = [_term(label, EMERGENCY_WEIGHT, name)
                           for name, labels in lexicon.get("emergency", {}).items() for label in labels]
         self.coordination = {name: [_compile(t) for t in spec.get("coordination_terms") or ()]
                              for name, spec in lexicon["categories"].items()}
@@ -140,6 +144,8 @@ class Classifier:
 def _find(terms: list[_Term], text: str) -> list[_Match]:
     found = []
     for term in terms:
+        if term.first not in text:  # a plain substring test first: most terms are absent, and it is cheap
+            continue
         hit = term.pattern.search(text)
         if hit:
             found.append(_Match(term, hit.start(), hit.end()))
