@@ -9,7 +9,7 @@ DATA = Path(__file__).resolve().parents[2] / "services" / "router" / "data"
 
 
 def test_classify_reads_json_lines_and_writes_one_line_per_report():
-    stdin = '{"text": "楼道灯坏了好几天了"}\n\n{"text": "瓦斯外洩，整層樓都是味道", "hint": "utility"}\n'
+    stdin = '{"text": "楼道灯坏了好几天了"}\n\n{"text": "瓦斯外洩，整層樓都是味道", "hint": "safety"}\n'
     result = CliRunner().invoke(main, ["classify"], input=stdin)
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
