@@ -27,7 +27,7 @@ def canonical(text: str) -> str:
     text = NOISE.sub("", text)
     text = re.sub(r"[零一二两三四五六七八九十]+(?=(号楼|号|栋|幢|座|单元|#))",
                   lambda m: _chinese_number(m.group(0)), text)
-    text = re.sub(r"(\d+)(?:#楼|#|栋|幢|座|号楼|号)(?!\d)", r"\1号楼", text)
+    text = re.sub(r"(\d+)(?:#楼|号楼|#|栋|幢|座|号(?!楼))", r"\1号楼", text)
     return text
 
 
