@@ -24,7 +24,7 @@ from shared.observability import metrics
 from shared.observability.logs import log_context
 from shared.ports import EventLog, Subscription
 from shared.process import StopFlag
-from shared.publisher import EventPublisher, Publishable
+from shared.publisher import EventPublisher, Publishable, envelope_of
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class ConsumeLoop:
                 return []
             metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "processed").inc()
             log.info("handled %s from %s", envelope.type, record.origin,
-                     extra={"fields": {"caused": [f"{o.type}:{o.id}" for o in outputs]}})
+                     extra={"fields": {"caused": [f"{e.type}:{e.id}" for e in map(envelope_of, outputs)]}})
             metrics.HANDLING_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
             return outputs
 

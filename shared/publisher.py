@@ -16,6 +16,10 @@ from shared.ports import EventLog
 Publishable = Union[Envelope, tuple[str, Envelope]]
 
 
+def envelope_of(item: Publishable) -> Envelope:
+    return item[1] if isinstance(item, tuple) else item
+
+
 class EventPublisher:
     def __init__(self, log: EventLog, service: str):
         self._log = log
