@@ -20,6 +20,7 @@ from services.router.classification import Classifier
 from services.router.dispatch import Planner
 from services.router.locator import Locator
 from services.router.normalise import to_simplified
+from services.router.records import ROUTED_CASES
 from services.router.routing_rules import RoutingRules, load_rules
 from services.router.settings import RouterSettings
 
@@ -72,6 +73,7 @@ def build(settings: RouterSettings | None = None, *, store: DocumentStore | None
 def prepare(router: Router) -> None:
     departments = [department_topic(code) for code in router.rules.all_departments()]
     router.log.ensure_topics([*ALL_TOPICS, dead_letter_topic(SERVICE), *departments])
+    router.store.ensure_index(ROUTED_CASES, ["compound", "category", "routed_at"])
 
 
 def create_app(router: Router | None = None) -> Flask:

@@ -4,20 +4,21 @@ reacting twice to a redelivered event publishes nothing new downstream."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timezone
 from typing import Callable
 
 from shared.errors import BackendUnavailable
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, derived_id
 from shared.org.directory import OrgDirectory
 from shared.ports import Clock, DocumentStore
 from shared.publisher import Publishable
-from services.router import assignment, metrics
+from services.router import assignment, clustering, metrics
 from services.router.assignment import LEVELS, Assignment, Placement
 from services.router.classification import Classifier
 from services.router.dispatch import SOURCE, CaseFacts, Planner
 from services.router.locator import Locator
-from services.router.records import react_once, state_of
+from services.router.records import ROUTED_CASES, react_once, state_of
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _facts(record: dict, **changes) -> CaseFacts:
 
 def _record(facts: CaseFacts, owner: Assignment, owner_assignment_id: str, before: dict | None = None) -> dict:
     history = list((before or {}).get("owner_levels", [])) + [owner.level]
-    return {"chain": facts.placement.chain, "resolved": facts.placement.resolved, "how": facts.placement.how,
+    return {**(state_of(before) if before else {}), "chain": facts.placement.chain, "resolved": facts.placement.resolved, "how": facts.placement.how,
             "category": facts.category, "tier": facts.tier, "summary": facts.summary, "text": facts.text[:500],
             "owner": {"assignee": owner.assignee, "level": owner.level, "assignment_id": owner_assignment_id},
             "owner_levels": history}
@@ -71,17 +72,28 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
         facts = CaseFacts(placement, verdict.category, verdict.tier, report["text"][:80], text)
         explanation = {**verdict.explanation, "location": {"how": placement.how, "resolved": placement.resolved,
                                                            "detail": placement.detail}}
-        classified = event.caused("CaseClassified", SOURCE, {
-            "category": verdict.category, "tier": verdict.tier, "confidence": verdict.confidence,
-            "explanation": explanation}, time=now)
         triage = verdict.tier != "emergency" and verdict.confidence < deps.planner.rules.triage_below
-        owner = _staffed(lambda: assignment.assign(placement, "coordination" if triage else verdict.tier,
+        routed_at = now.astimezone(timezone.utc).isoformat()
+        terms = sorted(set(verdict.explanation["matched"]))
+        cluster = None if triage else _cluster(event, facts, terms, routed_at, deps)
+        if cluster is not None:
+            facts = replace(facts, tier="concentrated")
+            explanation["cluster"] = {"cluster_id": cluster.cluster_id, "size": len(cluster.members) + 1,
+                                      "shared_terms": list(cluster.shared_terms), "formed_now": cluster.new}
+        classified = event.caused("CaseClassified", SOURCE, {
+            "category": verdict.category, "tier": facts.tier, "confidence": verdict.confidence,
+            "explanation": explanation}, time=now)
+        owner = _staffed(lambda: assignment.assign(placement, "coordination" if triage else facts.tier,
                                                    deps.directory.get), event.subject)
         if triage and placement.resolved:
             owner = Assignment(owner.assignee, owner.level,
                                f"low confidence ({verdict.confidence}), manual triage: {owner.reason}")
         events = [classified, *deps.planner.dispatch(event, facts, owner, now, "")]
-        return _record(facts, owner, events[1].data["assignment_id"]), events
+        if cluster is not None:
+            events += _concentrated_events(event, facts, cluster, owner, now, deps)
+        record = {**_record(facts, owner, events[1].data["assignment_id"]), "compound": placement.chain.get("compound"),
+                  "terms": terms, "routed_at": routed_at, "cluster_id": cluster.cluster_id if cluster else None}
+        return record, events
 
     events, fresh = react_once(deps.store, event.subject, event.id, decide)
     if fresh and events:
@@ -89,6 +101,43 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
         metrics.CLASSIFICATIONS.labels(data["category"], data["tier"]).inc()
         if "triage" in events[1].data["reason"]:
             metrics.MANUAL_TRIAGE.inc()
+    return events
+
+
+def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], routed_at: str,
+             deps: RouterDeps) -> clustering.Cluster | None:
+    """Does this report make (or join) a concentrated case with recent similar ones from its compound?"""
+    compound = facts.placement.chain.get("compound")
+    if facts.tier == "emergency" or not facts.placement.resolved or not compound or facts.category == "other":
+        return None
+    rules = deps.planner.rules.clustering
+    since = clustering.window_start(deps.clock.now().astimezone(timezone.utc), rules.window)
+    recent = [clustering.Recent(r["_id"], frozenset(r.get("terms") or ()), r.get("cluster_id"))
+              for r in deps.store.find(ROUTED_CASES, {"compound": compound, "category": facts.category,
+                                                      "routed_at": {"$gte": since}}, sort=[("routed_at", 1)])
+              if r["_id"] != event.subject]
+    return clustering.find_cluster(frozenset(terms), recent, rules.min_reports, derived_id(event.id, "cluster"))
+
+
+def _concentrated_events(event: Envelope, facts: CaseFacts, cluster: clustering.Cluster, owner: Assignment, now,
+                         deps: RouterDeps) -> list[Publishable]:
+    size = len(cluster.members) + 1
+    words = "、".join(cluster.shared_terms)
+    reason = (f"{size} similar {facts.category} reports ({words}) from compound "
+              f"{facts.placement.chain['compound']} within {deps.planner.rules.clustering.window.total_seconds() / 3600:g}h")
+    clustered = {"cluster_id": cluster.cluster_id, "size": size, "reason": reason, "lead_case_id": event.subject}
+    events: list[Publishable] = [event.caused("CaseClustered", SOURCE, clustered, time=now)]
+    if not cluster.new:
+        return events
+    for member in cluster.members:  # the earlier reports learn they are now part of the concentrated case
+        events.append(Envelope("CaseClustered", SOURCE, member, clustered,
+                               id=derived_id(event.id, f"CaseClustered/{member}"), time=now,
+                               correlation_id=event.correlation_id, causation_id=event.id))
+    events.append(event.caused("DeliberationRequested", SOURCE, {
+        "cluster_id": cluster.cluster_id, "case_ids": [*cluster.members, event.subject],
+        "compound": facts.placement.chain["compound"],
+        "convener": owner.assignee if owner.level == "branch" else None,
+        "reason": f"{reason}: the branch convenes the residents' deliberation forum"}, time=now))
     return events
 
 

@@ -31,9 +31,16 @@ class Department:
 
 
 @dataclass(frozen=True)
+class Clustering:
+    min_reports: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
 class RoutingRules:
     version: int
     triage_below: float
+    clustering: Clustering
     working_time: Mapping[str, bool]
     deadlines: Mapping[str, Mapping[str, Mapping[str, timedelta]]]  # tier -> level|default -> kind -> span
     department_names: Mapping[str, str]
@@ -91,8 +98,16 @@ def parse_rules(raw: object) -> RoutingRules:
         if not isinstance(code, str) or not DEPARTMENT_CODE.match(code) or not isinstance(name, str):
             raise RoutingRulesError(f"department_names.{code}: codes are lower-case letters, digits and _, "
                                     "names are text")
-    return RoutingRules(version, float(triage_below), dict(working_time), _deadlines(_mapping(raw, "deadlines")),
+    return RoutingRules(version, float(triage_below), _clustering(_mapping(raw, "clustering")), dict(working_time), _deadlines(_mapping(raw, "deadlines")),
                         dict(names), _departments(_mapping(raw, "departments"), names))
+
+
+def _clustering(raw: dict) -> Clustering:
+    _only(raw, ("min_reports", "window"), "clustering")
+    size = raw.get("min_reports")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 2:
+        raise RoutingRulesError(f"clustering.min_reports must be a whole number of at least 2, got {size!r}")
+    return Clustering(size, duration(raw.get("window"), "clustering.window"))
 
 
 def _deadlines(raw: dict) -> dict:

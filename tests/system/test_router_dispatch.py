@@ -23,7 +23,9 @@ from services.router.settings import RouterSettings
 
 pytestmark = pytest.mark.system
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-STEWARD_UNIT = next(u for u in flatten(demo_registry()) if u["level"] == "unit" and "unit_steward" in u["people"])
+UNITS = flatten(demo_registry())
+STEWARD_UNIT = next(u for u in UNITS if u["level"] == "unit" and "unit_steward" in u["people"])
+COMPOUND_UNITS = [u for u in UNITS if u["level"] == "unit" and u["chain"]["compound"] == "QJ02-C2"]
 
 
 class Clock:
@@ -98,9 +100,13 @@ def test_reports_are_classified_located_and_assigned_by_tier_then_escalated_leve
     running.report("traditional", "電梯壞了，老人被困在電梯裡", {"unit_code": unit["code"]})
     running.report("address", "楼道灯坏了", {"address": "翠湖苑三号楼2单元"})
     running.report("point", "楼道灯坏了", {"lat": 39.1225, "lng": 117.1945})
+    for n, text in enumerate(["小区垃圾好几天没人清运", "垃圾桶满了，臭死了", "楼下垃圾堆成山了", "垃圾站一周没人运",
+                              "到处都是垃圾"]):
+        running.report(f"rubbish{n}", text, {"unit_code": COMPOUND_UNITS[n]["code"]})
     running.wait_for(lambda seen: len(running.assigned("emergency", department_topic("fire"))) == 1
                      and all(running.assigned(c) for c in ("general", "coordination", "simplified",
-                                                           "traditional", "address", "point")))
+                                                           "traditional", "address", "point",
+                                                           *(f"rubbish{n}" for n in range(5)))))
 
     [general] = running.assigned("general")
     assert general.data["assignee"] == unit["people"]["unit_steward"]
@@ -115,6 +121,13 @@ def test_reports_are_classified_located_and_assigned_by_tier_then_escalated_leve
     assert twins[0] == twins[1] and twins[0][0][1] == "emergency"
     assert running.assigned("address")[0].data["org"]["unit"] == "QJ01-G05-03-2"
     assert running.assigned("point")[0].data["org"]["grid"] == "QJ01-G02"
+    # partitions may deliver the five in any order: whichever comes fifth makes the cluster
+    [concentrated] = [e for n in range(5) for e in running.assigned(f"rubbish{n}") if e.data["tier"] == "concentrated"]
+    assert concentrated.data["assignee"]["role"] == "branch_secretary"
+    [deliberation] = [e for _, e in running.seen if e.type == "DeliberationRequested"]
+    assert sorted(deliberation.data["case_ids"]) == [f"rubbish{n}" for n in range(5)]
+    assert deliberation.subject == concentrated.subject
+    assert {e.subject for _, e in running.seen if e.type == "CaseClustered"} == {f"rubbish{n}" for n in range(5)}
 
     owner, climbed = general, []
     for _ in range(6):

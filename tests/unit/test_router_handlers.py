@@ -177,3 +177,32 @@ def test_returned_reclassified_and_reopened_cases_are_reassigned(deps, units):
     reopened = handlers.return_reopened_case(follow_up("CaseReopened", {"reason": "没修好", "cause": "feedback"}), deps)
     assert reopened[0].data["assignee"] == assigned(changed)[0].data["assignee"]
     assert reopened[0].data["assignment_id"] != assigned(changed)[0].data["assignment_id"]
+
+
+def test_five_similar_reports_from_one_compound_become_one_concentrated_case_with_a_deliberation_request(
+        deps, units, clock):
+    compound_units = [u for u in units.values() if u["level"] == "unit" and u["chain"]["compound"] == "QJ01-C1"]
+    texts = ["小区垃圾好几天没人清运了", "垃圾桶满了没人清运，臭死了", "楼下垃圾堆成山", "垃圾站的垃圾一周没人运",
+             "小区里垃圾到处都是"]
+    results = []
+    for n, text in enumerate(texts):
+        clock.value += timedelta(hours=3)
+        results.append(handlers.assign_new_case(
+            reported(text, {"unit_code": compound_units[n]["code"]}, case_id=f"k{n}"), deps))
+    assert all(r[0].data["tier"] == "general" for r in results[:4])  # four are not yet a cluster
+    last = results[4]
+    assert last[0].data["tier"] == "concentrated" and last[0].data["explanation"]["cluster"]["size"] == 5
+    owner = assigned(last)[0]
+    assert owner.data["level"] == "branch" and owner.data["tier"] == "concentrated"
+    clustered = [e for e in last if not isinstance(e, tuple) and e.type == "CaseClustered"]
+    assert sorted(e.subject for e in clustered) == [f"k{n}" for n in range(5)]
+    assert len({e.data["cluster_id"] for e in clustered}) == 1
+    [deliberation] = [e for e in last if not isinstance(e, tuple) and e.type == "DeliberationRequested"]
+    assert deliberation.data["case_ids"] == [f"k{n}" for n in range(5)]
+    assert deliberation.data["convener"]["role"] == "branch_secretary"
+    # a sixth similar report joins the cluster; a different problem in the compound does not
+    sixth = handlers.assign_new_case(reported("垃圾没人清运", {"unit_code": compound_units[5]["code"]}, case_id="k5"), deps)
+    assert sixth[0].data["tier"] == "concentrated" and not any(
+        not isinstance(e, tuple) and e.type == "DeliberationRequested" for e in sixth)
+    other = handlers.assign_new_case(reported("楼道灯坏了", {"unit_code": compound_units[6]["code"]}, case_id="k6"), deps)
+    assert other[0].data["tier"] == "general"
