@@ -106,7 +106,9 @@ def test_reports_are_classified_located_and_assigned_by_tier_then_escalated_leve
     running.wait_for(lambda seen: len(running.assigned("emergency", department_topic("fire"))) == 1
                      and all(running.assigned(c) for c in ("general", "coordination", "simplified",
                                                            "traditional", "address", "point",
-                                                           *(f"rubbish{n}" for n in range(5)))))
+                                                           *(f"rubbish{n}" for n in range(5))))
+                     and len({e.subject for _, e in seen if e.type in ("CaseClustered", "DeliberationRequested")}) == 5
+                     and any(e.type == "DeliberationRequested" for _, e in seen))
 
     [general] = running.assigned("general")
     assert general.data["assignee"] == unit["people"]["unit_steward"]
