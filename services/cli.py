@@ -263,6 +263,34 @@ def bench_classify(rounds: int) -> None:
     result = run_benchmark(rounds)
     click.echo(f"{result.reports} reports in {result.seconds:.2f}s: {result.per_second:.0f} reports/s "
                "(classification + location, one process)")
+@main.command()
+@click.option("--replay", is_flag=True, required=True, help="replay past reports (the only mode)")
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="the routing rules to try (see services/router/data/routing.yaml)")
+@click.option("--days", default=7.0, show_default=True, help="how far back")
+@click.option("--all", "show_all", is_flag=True, help="list unchanged cases too")
+def route(replay: bool, config_path: str, days: float, show_all: bool) -> None:
+    """Show how the last DAYS of reports would have been routed under CONFIG; changes nothing."""
+    from services.router.bootstrap import build
+    from services.router.replay import replay as replay_reports
+    from services.router.routing_rules import RoutingRulesError, load_rules
+
+    try:
+        rules = load_rules(config_path)
+    except RoutingRulesError as error:
+        raise click.ClickException(str(error))
+    router = build()
+    try:
+        results = replay_reports(router, rules, days)
+    finally:
+        router.log.close()
+        router.store.close()
+    changed = [r for r in results if r.changed]
+    for row in results if show_all else changed:
+        mark = "*" if row.changed else " "
+        click.echo(f"{mark} {row.case_id:<28} {row.before:<44} => {row.after:<44} ack by {row.acknowledge_due[:16]}")
+    click.echo(f"{len(results)} reports in the last {days:g} days; {len(changed)} would be routed differently "
+               f"(rules version {rules.version}; nothing was changed)")
 # ---------------------------------------------------------------- end of classify
 
 
