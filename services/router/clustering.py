@@ -1,5 +1,6 @@
-"""Concentrated cases (集中突出): several reports from one compound that share a category and meaning
-within a window become one case owned by the branch, which convenes the residents' deliberation forum.
+"""Concentrated cases (集中突出): several residents of one compound who report the same problem (same
+category and meaning) within a window become one case owned by the branch, which convenes the residents'
+deliberation forum. Residents are counted, not reports: one person reporting five times is not five.
 Pure: the caller finds the recent reports; this decides whether they form (or join) a cluster."""
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ class Recent:
     case_id: str
     terms: frozenset[str]
     cluster_id: str | None
+    reporter: str  # who reported it (an opaque key); the case id when nobody is known
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,14 @@ def _pieces(terms: frozenset[str]) -> set[str]:
     return pieces
 
 
-def find_cluster(terms: frozenset[str], recent: list[Recent], min_reports: int, new_cluster_id: str) -> Cluster | None:
+def find_cluster(terms: frozenset[str], reporter: str, recent: list[Recent], min_reports: int,
+                 new_cluster_id: str) -> Cluster | None:
     alike = [r for r in recent if similar(terms, r.terms)]
     existing = next((r.cluster_id for r in alike if r.cluster_id), None)
     if existing:
         members = tuple(r.case_id for r in alike if r.cluster_id == existing)
         return Cluster(existing, members, False, _shared(terms, alike))
-    if len(alike) + 1 >= min_reports:
+    if len({r.reporter for r in alike} | {reporter}) >= min_reports:
         return Cluster(new_cluster_id, tuple(r.case_id for r in alike), True, _shared(terms, alike))
     return None
 

@@ -3,6 +3,7 @@ cause, and what a reaction decided is stored with the case's routing record (rec
 reacting twice to a redelivered event publishes nothing new downstream."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import timezone
@@ -75,7 +76,8 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
         triage = verdict.tier != "emergency" and verdict.confidence < deps.planner.rules.triage_below
         routed_at = now.astimezone(timezone.utc).isoformat()
         terms = sorted(set(verdict.explanation["matched"]))
-        cluster = None if triage else _cluster(event, facts, terms, routed_at, deps)
+        reporter = _reporter_key(report, event.subject)
+        cluster = None if triage else _cluster(event, facts, terms, reporter, routed_at, deps)
         if cluster is not None:
             facts = replace(facts, tier="concentrated")
             explanation["cluster"] = {"cluster_id": cluster.cluster_id, "size": len(cluster.members) + 1,
@@ -92,7 +94,8 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
         if cluster is not None:
             events += _concentrated_events(event, facts, cluster, owner, now, deps)
         record = {**_record(facts, owner, events[1].data["assignment_id"]), "compound": placement.chain.get("compound"),
-                  "terms": terms, "routed_at": routed_at, "cluster_id": cluster.cluster_id if cluster else None}
+                  "terms": terms, "reporter": reporter, "routed_at": routed_at,
+                  "cluster_id": cluster.cluster_id if cluster else None}
         return record, events
 
     events, fresh = react_once(deps.store, event.subject, event.id, decide)
@@ -104,7 +107,13 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
     return events
 
 
-def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], routed_at: str,
+def _reporter_key(report: dict, case_id: str) -> str:
+    """Who reported it, as an opaque key (the record keeps no phone number); unknown: the case itself."""
+    who = (report.get("reporter") or {}).get("phone") or (report.get("reporter") or {}).get("name")
+    return hashlib.sha256(who.encode()).hexdigest()[:16] if who else f"case:{case_id}"
+
+
+def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], reporter: str, routed_at: str,
              deps: RouterDeps) -> clustering.Cluster | None:
     """Does this report make (or join) a concentrated case with recent similar ones from its compound?"""
     compound = facts.placement.chain.get("compound")
@@ -112,11 +121,13 @@ def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], routed_at: str
         return None
     rules = deps.planner.rules.clustering
     since = clustering.window_start(deps.clock.now().astimezone(timezone.utc), rules.window)
-    recent = [clustering.Recent(r["_id"], frozenset(r.get("terms") or ()), r.get("cluster_id"))
+    recent = [clustering.Recent(r["_id"], frozenset(r.get("terms") or ()), r.get("cluster_id"),
+                                r.get("reporter") or f"case:{r['_id']}")
               for r in deps.store.find(ROUTED_CASES, {"compound": compound, "category": facts.category,
                                                       "routed_at": {"$gte": since}}, sort=[("routed_at", 1)])
               if r["_id"] != event.subject]
-    return clustering.find_cluster(frozenset(terms), recent, rules.min_reports, derived_id(event.id, "cluster"))
+    return clustering.find_cluster(frozenset(terms), reporter, recent, rules.min_reports,
+                                   derived_id(event.id, "cluster"))
 
 
 def _concentrated_events(event: Envelope, facts: CaseFacts, cluster: clustering.Cluster, owner: Assignment, now,

@@ -54,9 +54,9 @@ class Running:
         self.seen: list[tuple[str, Envelope]] = []
         self.intake = EventPublisher(self.log, "intake")
 
-    def report(self, case_id: str, text: str, location: dict) -> None:
+    def report(self, case_id: str, text: str, location: dict, reporter: str = "李四") -> None:
         self.intake.publish([Envelope("CaseReported", "/griddesk/intake", case_id, {
-            "case_id": case_id, "channel": "hotline", "text": text, "reporter": {"name": "李四"},
+            "case_id": case_id, "channel": "hotline", "text": text, "reporter": {"name": reporter},
             "location": location, "reported_at": "2026-11-24T02:00:00+00:00"})])
 
     def breach(self, owner: Envelope) -> None:
@@ -102,7 +102,7 @@ def test_reports_are_classified_located_and_assigned_by_tier_then_escalated_leve
     running.report("point", "楼道灯坏了", {"lat": 39.1225, "lng": 117.1945})
     for n, text in enumerate(["小区垃圾好几天没人清运", "垃圾桶满了，臭死了", "楼下垃圾堆成山了", "垃圾站一周没人运",
                               "到处都是垃圾"]):
-        running.report(f"rubbish{n}", text, {"unit_code": COMPOUND_UNITS[n]["code"]})
+        running.report(f"rubbish{n}", text, {"unit_code": COMPOUND_UNITS[n]["code"]}, reporter=f"居民{n}")
     running.wait_for(lambda seen: len(running.assigned("emergency", department_topic("fire"))) == 1
                      and all(running.assigned(c) for c in ("general", "coordination", "simplified",
                                                            "traditional", "address", "point",

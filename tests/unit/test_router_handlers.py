@@ -48,9 +48,9 @@ def deps(tmp_path, clock):
     store.close()
 
 
-def reported(text, location, hint=None, case_id="c1"):
+def reported(text, location, hint=None, case_id="c1", reporter="李四"):
     return Envelope("CaseReported", "/griddesk/intake", case_id, {
-        "case_id": case_id, "channel": "hotline", "text": text, "reporter": {"name": "李四"},
+        "case_id": case_id, "channel": "hotline", "text": text, "reporter": {"name": reporter},
         "location": location, "category_hint": hint, "reported_at": "2026-11-24T02:00:00+00:00"})
 
 
@@ -188,7 +188,7 @@ def test_five_similar_reports_from_one_compound_become_one_concentrated_case_wit
     for n, text in enumerate(texts):
         clock.value += timedelta(hours=3)
         results.append(handlers.assign_new_case(
-            reported(text, {"unit_code": compound_units[n]["code"]}, case_id=f"k{n}"), deps))
+            reported(text, {"unit_code": compound_units[n]["code"]}, case_id=f"k{n}", reporter=f"居民{n}"), deps))
     assert all(r[0].data["tier"] == "general" for r in results[:4])  # four are not yet a cluster
     last = results[4]
     assert last[0].data["tier"] == "concentrated" and last[0].data["explanation"]["cluster"]["size"] == 5
@@ -201,8 +201,18 @@ def test_five_similar_reports_from_one_compound_become_one_concentrated_case_wit
     assert deliberation.data["case_ids"] == [f"k{n}" for n in range(5)]
     assert deliberation.data["convener"]["role"] == "branch_secretary"
     # a sixth similar report joins the cluster; a different problem in the compound does not
-    sixth = handlers.assign_new_case(reported("垃圾没人清运", {"unit_code": compound_units[5]["code"]}, case_id="k5"), deps)
+    sixth = handlers.assign_new_case(reported("垃圾没人清运", {"unit_code": compound_units[5]["code"]}, case_id="k5",
+                                              reporter="居民5"), deps)
     assert sixth[0].data["tier"] == "concentrated" and not any(
         not isinstance(e, tuple) and e.type == "DeliberationRequested" for e in sixth)
     other = handlers.assign_new_case(reported("楼道灯坏了", {"unit_code": compound_units[6]["code"]}, case_id="k6"), deps)
     assert other[0].data["tier"] == "general"
+
+
+def test_one_resident_reporting_the_same_problem_five_times_is_not_a_concentrated_case(deps, units, clock):
+    compound_units = [u for u in units.values() if u["level"] == "unit" and u["chain"]["compound"] == "QJ01-C1"]
+    for n in range(6):
+        clock.value += timedelta(hours=1)
+        classified = handlers.assign_new_case(reported("垃圾好几天没人清运", {"unit_code": compound_units[n]["code"]},
+                                                       case_id=f"same{n}"), deps)[0]
+        assert classified.data["tier"] == "general"
