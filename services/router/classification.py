@@ -33,7 +33,6 @@ class _Term:
     pattern: re.Pattern
     weight: float
     category: str
-
     first: str  # the part before any "+": a cheap substring test screens most terms out
     size: int  # characters matched, without the gaps: between equal weights the longer term says more
 
