@@ -12,6 +12,7 @@ THIRD_PARTY_HOMES = {  # library -> the only modules that may import it
     "gridfs": {"shared/adapters/gridfs_file_store.py"},
     "bson": {"shared/adapters/gridfs_file_store.py"},
     "opencc": {"services/router/normalise.py"},
+    "shapely": {"services/router/grid_map.py"},
     "gunicorn": {"shared/http_server.py"},
     "cloudevents": {"shared/events/wire.py"},
     "chinese_calendar": {"shared/working_time.py"},
