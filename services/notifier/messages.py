@@ -71,7 +71,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 URGENT_MARK = {"zh": "【紧急】", "en": "[URGENT] "}
-REPEAT_MARK = {"zh": "【第{n}次提醒，请立即确认】", "en": "[reminder {n}, acknowledge now] "}
+REPEAT_MARK = {"zh": "【第{n}次通知，请立即确认】", "en": "[notice {n}, acknowledge now] "}  # n counts the first send
 REPORTER_LINE = {"zh": " 反映人：{name} {phone}。", "en": " Reported by {name} {phone}."}
 QUIET_DIGEST = {"zh": ("夜间消息汇总（{n}条）", "【网格通】以下{n}条消息在免打扰时段内送达：\n{items}"),
                 "en": ("{n} messages held overnight", "[griddesk] {n} messages arrived during quiet hours:\n{items}")}

@@ -64,7 +64,7 @@ def compose(routing: Routing, kind: str, facts: Mapping[str, Any], recipient: di
               "reporter": messages.reporter_line(language, facts.get("reporter_contact"), unmasked=unmasked)}
     subject, text = messages.render(kind, language, values)
     if repeat:
-        text = messages.repeat_mark(language, repeat) + text
+        text = messages.repeat_mark(language, repeat + 1) + text
     return subject, text
 
 
@@ -82,12 +82,21 @@ def usable_chains(deps: NotifierDeps, kind: str, recipient: dict, *, urgent: boo
 def plan_message(deps: NotifierDeps, cause: Cause, recipient: dict, kind: str, facts: Mapping[str, Any], *,
                  urgent: bool = False, repeat: int = 0) -> list[str]:
     """Store a pending delivery for each usable channel chain; the ids of those newly stored."""
+    recipient = with_registry_contact(deps, recipient)
     planned = []
     for first, *fallback in usable_chains(deps, kind, recipient, urgent=urgent):
         created = store_delivery(deps, cause, recipient, kind, facts, first, fallback, urgent=urgent, repeat=repeat)
         if created is not None:
             planned.append(created)
     return planned
+
+
+def with_registry_contact(deps: NotifierDeps, recipient: dict) -> dict:
+    """Events carry name and phone; an e-mail address may be known only to the org registry."""
+    if recipient.get("email") or deps.directory is None or recipient.get("level") in ("resident", "department"):
+        return recipient
+    registered = deps.directory.person(recipient.get("org_code"), recipient.get("role", "")) or {}
+    return {**recipient, "email": registered["email"]} if registered.get("email") else recipient
 
 
 def store_delivery(deps: NotifierDeps, cause: Cause, recipient: dict, kind: str, facts: Mapping[str, Any],
