@@ -42,7 +42,8 @@ class DeliveryStep:
         self.mark_interrupted()
         emergencies.repeat_due_alerts(self.deps)
         now = stamp(self.deps.clock.now())
-        due = self.deps.store.find(NOTIFICATIONS, {"state": {"$in": list(DUE_STATES)}, "next_attempt_at": {"$lte": now}},
+        due = self.deps.store.find(NOTIFICATIONS, {"state": {"$in": list(DUE_STATES)},
+                                                   "next_attempt_at": {"$lte": now}},
                                    sort=[("next_attempt_at", 1)], limit=self.batch)
         groups: dict[tuple, list[dict]] = defaultdict(list)
         for delivery in due:

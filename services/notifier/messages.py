@@ -9,6 +9,9 @@ CATEGORY_LABELS = {
     "civility": "文明创建", "info": "信息采集", "other": "其他",
 }
 TIER_LABELS = {"general": "一般性", "coordination": "协调性", "concentrated": "集中突出", "emergency": "突发性"}
+DEADLINE_LABELS = {"acknowledge": "受理", "resolve": "办结"}
+LEVEL_LABELS = {"unit": "单元", "building": "楼栋", "grid": "网格", "compound": "小区", "branch": "小区党支部",
+                "community": "社区", "street": "街道", "district": "区指挥中心", "department": "职能部门"}
 LANGUAGES = ("zh", "en")
 
 # kind -> language -> (subject, text); placeholders are filled from the facts of the event
@@ -89,6 +92,9 @@ def render(kind: str, language: str, facts: dict) -> tuple[str, str]:
     if language == "zh":
         values["category"] = CATEGORY_LABELS.get(facts.get("category", ""), facts.get("category", ""))
         values["tier"] = TIER_LABELS.get(facts.get("tier", ""), facts.get("tier", ""))
+        values["deadline"] = DEADLINE_LABELS.get(facts.get("deadline", ""), facts.get("deadline", ""))
+        for key in ("from_level", "to_level"):
+            values[key] = LEVEL_LABELS.get(facts.get(key, ""), facts.get(key, ""))
     return subject.format_map(values), text.format_map(values)
 
 

@@ -29,17 +29,16 @@ class ChannelAddresses:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "ChannelAddresses":
-        p = "GRIDDESK_NOTIFIER_"
         return cls(
-            sms_url=env_str(env, p + "SMS_URL", ""), sms_token=env_str(env, p + "SMS_TOKEN", ""),
-            smtp_host=env_str(env, p + "SMTP_HOST", ""), smtp_port=env_int(env, p + "SMTP_PORT", cls.smtp_port),
-            smtp_security=env_str(env, p + "SMTP_SECURITY", cls.smtp_security),
-            smtp_username=env_str(env, p + "SMTP_USERNAME", ""), smtp_password=env_str(env, p + "SMTP_PASSWORD", ""),
-            smtp_from=env_str(env, p + "SMTP_FROM", cls.smtp_from),
-            wecom_url=env_str(env, p + "WECOM_URL", ""), dingtalk_url=env_str(env, p + "DINGTALK_URL", ""),
-            dingtalk_secret=env_str(env, p + "DINGTALK_SECRET", ""),
-            webhook_url=env_str(env, p + "WEBHOOK_URL", ""), webhook_secret=env_str(env, p + "WEBHOOK_SECRET", ""),
-            timeout_s=env_float(env, p + "CHANNEL_TIMEOUT_S", cls.timeout_s),
+            sms_url=env_str(env, "GRIDDESK_NOTIFIER_SMS_URL", ""), sms_token=env_str(env, "GRIDDESK_NOTIFIER_SMS_TOKEN", ""),
+            smtp_host=env_str(env, "GRIDDESK_NOTIFIER_SMTP_HOST", ""), smtp_port=env_int(env, "GRIDDESK_NOTIFIER_SMTP_PORT", cls.smtp_port),
+            smtp_security=env_str(env, "GRIDDESK_NOTIFIER_SMTP_SECURITY", cls.smtp_security),
+            smtp_username=env_str(env, "GRIDDESK_NOTIFIER_SMTP_USERNAME", ""), smtp_password=env_str(env, "GRIDDESK_NOTIFIER_SMTP_PASSWORD", ""),
+            smtp_from=env_str(env, "GRIDDESK_NOTIFIER_SMTP_FROM", cls.smtp_from),
+            wecom_url=env_str(env, "GRIDDESK_NOTIFIER_WECOM_URL", ""), dingtalk_url=env_str(env, "GRIDDESK_NOTIFIER_DINGTALK_URL", ""),
+            dingtalk_secret=env_str(env, "GRIDDESK_NOTIFIER_DINGTALK_SECRET", ""),
+            webhook_url=env_str(env, "GRIDDESK_NOTIFIER_WEBHOOK_URL", ""), webhook_secret=env_str(env, "GRIDDESK_NOTIFIER_WEBHOOK_SECRET", ""),
+            timeout_s=env_float(env, "GRIDDESK_NOTIFIER_CHANNEL_TIMEOUT_S", cls.timeout_s),
         )
 
 
@@ -67,23 +66,22 @@ class NotifierSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "NotifierSettings":
         env = os.environ if env is None else env
-        p = "GRIDDESK_NOTIFIER_"
         return cls(
             backend=BackendSettings.from_env(env), http=HttpSettings.from_env("notifier", DEFAULT_PORT, env),
             public_url=env_str(env, "GRIDDESK_PUBLIC_URL", cls.public_url),
             channels=ChannelAddresses.from_env(env),
-            routing_file=env_str(env, p + "ROUTING", ""),
-            timezone=env_str(env, p + "TIMEZONE", cls.timezone),
-            retry_attempts=env_int(env, p + "RETRY_ATTEMPTS", cls.retry_attempts),
-            retry_base_s=env_float(env, p + "RETRY_BASE_S", cls.retry_base_s),
-            retry_max_s=env_float(env, p + "RETRY_MAX_S", cls.retry_max_s),
-            retry_jitter=env_float(env, p + "RETRY_JITTER", cls.retry_jitter),
-            emergency_repeat_s=env_float(env, p + "EMERGENCY_REPEAT_S", cls.emergency_repeat_s),
-            emergency_max_repeats=env_int(env, p + "EMERGENCY_MAX_REPEATS", cls.emergency_max_repeats),
-            delivery_interval_s=env_float(env, p + "DELIVERY_INTERVAL_S", cls.delivery_interval_s),
-            send_lease_s=env_float(env, p + "SEND_LEASE_S", cls.send_lease_s),
-            schedule=env_str(env, p + "SCHEDULE", "on") != "off",
-            daily_digest_at=env_str(env, p + "DAILY_DIGEST_AT", cls.daily_digest_at),
-            weekly_digest_day=env_str(env, p + "WEEKLY_DIGEST_DAY", cls.weekly_digest_day),
-            reminders_at=env_str(env, p + "REMINDERS_AT", cls.reminders_at),
+            routing_file=env_str(env, "GRIDDESK_NOTIFIER_ROUTING", ""),
+            timezone=env_str(env, "GRIDDESK_NOTIFIER_TIMEZONE", cls.timezone),
+            retry_attempts=env_int(env, "GRIDDESK_NOTIFIER_RETRY_ATTEMPTS", cls.retry_attempts),
+            retry_base_s=env_float(env, "GRIDDESK_NOTIFIER_RETRY_BASE_S", cls.retry_base_s),
+            retry_max_s=env_float(env, "GRIDDESK_NOTIFIER_RETRY_MAX_S", cls.retry_max_s),
+            retry_jitter=env_float(env, "GRIDDESK_NOTIFIER_RETRY_JITTER", cls.retry_jitter),
+            emergency_repeat_s=env_float(env, "GRIDDESK_NOTIFIER_EMERGENCY_REPEAT_S", cls.emergency_repeat_s),
+            emergency_max_repeats=env_int(env, "GRIDDESK_NOTIFIER_EMERGENCY_MAX_REPEATS", cls.emergency_max_repeats),
+            delivery_interval_s=env_float(env, "GRIDDESK_NOTIFIER_DELIVERY_INTERVAL_S", cls.delivery_interval_s),
+            send_lease_s=env_float(env, "GRIDDESK_NOTIFIER_SEND_LEASE_S", cls.send_lease_s),
+            schedule=env_str(env, "GRIDDESK_NOTIFIER_SCHEDULE", "on") != "off",
+            daily_digest_at=env_str(env, "GRIDDESK_NOTIFIER_DAILY_DIGEST_AT", cls.daily_digest_at),
+            weekly_digest_day=env_str(env, "GRIDDESK_NOTIFIER_WEEKLY_DIGEST_DAY", cls.weekly_digest_day),
+            reminders_at=env_str(env, "GRIDDESK_NOTIFIER_REMINDERS_AT", cls.reminders_at),
         )
