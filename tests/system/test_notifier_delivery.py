@@ -214,17 +214,19 @@ def planned(notifier) -> int:
     return notifier.store.count(NOTIFICATIONS)
 
 
-def published(notifier, type: str) -> list[Envelope]:
+def published(notifier, types: str | tuple[str, ...], want: int) -> list[Envelope]:
+    """The distinct events of these ``types`` on notifier.events: read until ``want`` are there (bounded — a new
+    Kafka consumer group takes a while to join), then a little longer, so that extra ones show too."""
     subscription = notifier.log.subscribe(f"reader-{time.monotonic_ns()}", [NOTIFIER_EVENTS])
-    events, idle = [], 0
+    unique: dict[str, Envelope] = {}  # the log is at-least-once; consumers dedupe by id
+    deadline, idle = time.monotonic() + 45, 0
     try:
-        while idle < (2 if notifier.settings.backend.backend == "embedded" else 6):
+        while time.monotonic() < deadline and (len(unique) < want or idle < 3):
             records = subscription.poll(0.5, 500)
             idle = 0 if records else idle + 1
-            events += [decode(r.message) for r in records]
+            unique.update({e.id: e for e in (decode(r.message) for r in records) if e.type in types})
     finally:
         subscription.close()
-    unique = {e.id: e for e in events if e.type == type}  # the log is at-least-once; consumers dedupe by id
     return list(unique.values())
 
 
@@ -270,7 +272,7 @@ def test_every_channel_gets_its_own_payload_format(make_notifier, http, smtp):
     assert "GD-CH-1" in mail["content"] and mail["subject"] == "新案件GD-CH-1"
     assert mail["headers"]["X-Griddesk-Notification"] == sms["json"]["reference"] or mail["headers"]["X-Griddesk-Notification"]
 
-    sent = published(notifier, "NotificationSent")
+    sent = published(notifier, "NotificationSent", 6)
     assert sorted(e.data["channel"] for e in sent) == ["dingtalk", "email", "inbox", "sms", "webhook", "wecom"]
     assert {e.subject for e in sent} == {"GD-CH-1", "GD-CH-2"}
 
@@ -320,9 +322,9 @@ def test_redelivery_and_a_restart_mid_batch_send_nothing_twice(make_notifier, ht
     assert len(references) == len(set(references)) == 5
     states = sorted(d["state"] for d in second.store.find(NOTIFICATIONS))
     assert states == ["sent"] * 4 + ["uncertain"]
-    [failed] = published(second, "NotificationFailed")
+    [failed] = published(second, "NotificationFailed", 1)
     assert failed.data["final"] is True and "interrupted" in failed.data["error"]
-    assert len(published(second, "NotificationSent")) == 4
+    assert len(published(second, "NotificationSent", 4)) == 4
 
 
 def test_a_gateway_failing_three_times_then_succeeding_yields_one_message(make_notifier, http):
@@ -338,9 +340,8 @@ def test_a_gateway_failing_three_times_then_succeeding_yields_one_message(make_n
         clock.advance(60)  # the longest pause these settings allow
     assert [r["json"]["to"] for r in http.at("/sms")] == [STEWARD["phone"]] * 4
     assert metric("griddesk_notifications_total", channel="sms", outcome="retried") - retried == 3
-    [sent] = published(notifier, "NotificationSent")
-    assert sent.data["attempts"] == 4 and sent.data["channel"] == "sms"
-    assert published(notifier, "NotificationFailed") == []
+    [sent] = published(notifier, ("NotificationSent", "NotificationFailed"), 1)  # and no failure
+    assert sent.type == "NotificationSent" and sent.data["attempts"] == 4 and sent.data["channel"] == "sms"
 
 
 def test_an_always_failing_gateway_falls_back_then_dead_letters(make_notifier, http, smtp):
@@ -362,7 +363,7 @@ def test_an_always_failing_gateway_falls_back_then_dead_letters(make_notifier, h
     assert dead["case_id"] == "GD-DL-1" and "503" in dead["error"]
     assert metric("griddesk_notifications_total", channel="sms", outcome="dead_lettered") - dead_before == 1
     assert metric("griddesk_notification_dead_letters") == 1
-    failures = {(e.subject, e.data["final"]) for e in published(notifier, "NotificationFailed")}
+    failures = {(e.subject, e.data["final"]) for e in published(notifier, "NotificationFailed", 2)}
     assert failures == {("GD-DL-1", True), ("GD-DL-2", False)}
 
 
