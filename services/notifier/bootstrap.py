@@ -65,7 +65,8 @@ def build_senders(settings: NotifierSettings, routing: Routing) -> dict[str, Sen
         senders["sms"] = HttpSmsGateway(c.sms_url, token=c.sms_token, timeout_s=c.timeout_s)
     if c.smtp_host:
         senders["email"] = SmtpEmail(c.smtp_host, c.smtp_port, c.smtp_from, security=c.smtp_security,
-                                     username=c.smtp_username, password=c.smtp_password, timeout_s=c.timeout_s)
+                                     username=c.smtp_username, password=c.smtp_password, ca_file=c.smtp_ca_file,
+                                     timeout_s=c.timeout_s)
     if c.wecom_url:
         senders["wecom"] = WecomRobot(c.wecom_url, timeout_s=c.timeout_s)
     if c.dingtalk_url:

@@ -20,6 +20,7 @@ class ChannelAddresses:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "griddesk@localhost"
+    smtp_ca_file: str = ""
     wecom_url: str = ""
     dingtalk_url: str = ""
     dingtalk_secret: str = ""
@@ -35,6 +36,7 @@ class ChannelAddresses:
             smtp_security=env_str(env, "GRIDDESK_NOTIFIER_SMTP_SECURITY", cls.smtp_security),
             smtp_username=env_str(env, "GRIDDESK_NOTIFIER_SMTP_USERNAME", ""), smtp_password=env_str(env, "GRIDDESK_NOTIFIER_SMTP_PASSWORD", ""),
             smtp_from=env_str(env, "GRIDDESK_NOTIFIER_SMTP_FROM", cls.smtp_from),
+            smtp_ca_file=env_str(env, "GRIDDESK_NOTIFIER_SMTP_CA_FILE", ""),
             wecom_url=env_str(env, "GRIDDESK_NOTIFIER_WECOM_URL", ""), dingtalk_url=env_str(env, "GRIDDESK_NOTIFIER_DINGTALK_URL", ""),
             dingtalk_secret=env_str(env, "GRIDDESK_NOTIFIER_DINGTALK_SECRET", ""),
             webhook_url=env_str(env, "GRIDDESK_NOTIFIER_WEBHOOK_URL", ""), webhook_secret=env_str(env, "GRIDDESK_NOTIFIER_WEBHOOK_SECRET", ""),

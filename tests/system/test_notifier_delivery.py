@@ -31,7 +31,7 @@ from shared.org.registry import ORG_UNITS, import_registry
 from shared.process import StopFlag
 from shared.publisher import EventPublisher
 from services.notifier import bootstrap
-from services.notifier.planning import NOTIFICATIONS
+from services.notifier.planning import CASE_ACTIVITY, NOTIFICATIONS
 from services.notifier.settings import ChannelAddresses, NotifierSettings
 
 SMS_TOKEN, DINGTALK_SECRET, DEPT_SECRET = "sms-token-1", "SEC-ding-secret", "dept-secret-9"
@@ -237,7 +237,9 @@ def metric(name: str, **labels) -> float:
 def test_every_channel_gets_its_own_payload_format(make_notifier, http, smtp):
     make, clock = make_notifier
     notifier = make()
-    publish(notifier, reported("GD-CH-1"), assigned("GD-CH-1", WORKER), assigned("GD-CH-2", WATER, level="department"))
+    publish(notifier, reported("GD-CH-1"))  # the router assigns only after the report (topics are not ordered)
+    consume(notifier, lambda: notifier.store.get(CASE_ACTIVITY, "GD-CH-1") is not None)
+    publish(notifier, assigned("GD-CH-1", WORKER), assigned("GD-CH-2", WATER, level="department"))
     consume(notifier, lambda: planned(notifier) == 6)
     assert notifier.delivery_step().run_once() == 6
 
