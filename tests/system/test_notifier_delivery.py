@@ -12,7 +12,6 @@ import json
 import socket
 import threading
 import time
-import urllib.parse
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
