@@ -133,6 +133,19 @@ def _plan_for_each(deps: NotifierDeps, cause: Cause, recipients: list, kind: str
             plan_message(deps, cause, person, kind, facts)
 
 
+def ask_convener_to_deliberate(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
+    """A concentrated case: the branch secretary convenes the residents' deliberation forum."""
+    convener = event.data.get("convener")
+    if convener:
+        known = deps.store.get(CASE_ACTIVITY, event.subject) or {}
+        compound = deps.directory.get(event.data["compound"]) if deps.directory is not None else None
+        facts = {**case_facts(event, deps, known), "reason": event.data["reason"],
+                 "count": len(event.data["case_ids"]), "compound_name": (compound or {}).get("name")
+                 or event.data["compound"]}
+        plan_message(deps, cause_of(event, known.get("org")), convener, "DeliberationRequested", facts)
+    return []
+
+
 def stop_emergency_repeats(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
     emergencies.acknowledge_alerts(deps, event.subject, event.data.get("assignment_id", ""), event.data["by"])
     return []
@@ -162,6 +175,7 @@ def reactions(deps: NotifierDeps) -> dict[str, Callable[[Envelope], list[Envelop
         "CaseReported": lambda event: remember_report(event, deps),
         "CaseAssigned": lambda event: notify_assignee(event, deps),
         "CaseInformed": lambda event: notify_informed(event, deps),
+        "DeliberationRequested": lambda event: ask_convener_to_deliberate(event, deps),
         "CaseEscalated": lambda event: notify_escalation(event, deps),
         "SlaWarning": lambda event: notify_sla(event, deps),
         "SlaBreached": lambda event: notify_sla(event, deps),

@@ -45,6 +45,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Case {case_id} is overdue", "[griddesk] {name}, the {deadline} deadline of case {case_id} "
                                             "({due}) has passed. Details: {link}"),
     },
+    "DeliberationRequested": {
+        "zh": ("议事提醒：{compound_name}", "【网格通】{name}您好，{compound_name}有{count}位居民反映同类问题（{case_id}等），"
+                                       "请召集居民议事园协商：{reason}。详情：{link}"),
+        "en": ("Deliberation forum: {compound_name}", "[griddesk] {name}, {count} cases from {compound_name} "
+                                                      "(incl. {case_id}) call for the residents' deliberation "
+                                                      "forum: {reason}. Details: {link}"),
+    },
     "CaseClosed": {
         "zh": ("您反映的问题已办结", "【网格通】您反映的问题（{case_id}）已办结，感谢您的支持。"),
         "en": ("Your report is closed", "[griddesk] Your report {case_id} has been dealt with and closed. Thank you."),

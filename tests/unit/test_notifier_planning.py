@@ -130,6 +130,18 @@ def test_escalation_and_closure_reach_the_right_people(deps):
     assert "已办结" in closure["message"]
 
 
+def test_a_concentrated_case_asks_the_branch_secretary_to_convene_the_forum(deps):
+    deps.clock.moment = NIGHT - timedelta(hours=10)
+    secretary = {"id": "QJ01-B1/branch_secretary", "name": "周红", "role": "branch_secretary", "phone": "170",
+                 "org_code": "QJ01-B1", "level": "branch"}
+    react(deps, event("DeliberationRequested", "GD-K3", {
+        "cluster_id": "K1", "case_ids": ["GD-K1", "GD-K2", "GD-K3"], "compound": "QJ01-C1", "convener": secretary,
+        "reason": "同一小区多人反映电梯故障"}))
+    [message] = deps.store.find(NOTIFICATIONS, {"about_event_type": "DeliberationRequested", "channel": "inbox"})
+    assert message["recipient"]["id"] == secretary["id"] and "3位居民" in message["message"]
+    assert "居民议事园" in message["message"] and "电梯故障" in message["message"]
+
+
 def test_daily_digests_count_the_day_and_go_out_once_a_day(deps):
     day = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)  # 18:00 in Shanghai
     deps.clock.moment = day - timedelta(hours=3)
