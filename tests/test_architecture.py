@@ -17,6 +17,9 @@ THIRD_PARTY_HOMES = {  # library -> the only modules that may import it
     "cloudevents": {"shared/events/wire.py"},
     "chinese_calendar": {"shared/working_time.py"},
     "apispec": {"services/intake/openapi.py"},
+    "requests": {"services/notifier/channels/http_client.py"},
+    "apscheduler": {"services/notifier/scheduler.py"},
+    "smtplib": {"services/notifier/channels/smtp_email.py"},
     "sqlite3": {"shared/adapters/sqlite_connection.py", "shared/adapters/sqlite_event_log.py",
                 "shared/adapters/sqlite_store.py"},
 }
