@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 SAMPLE_RATE = 50  # per second: low, so the profiler takes little of the two cores from the services
-_FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]+)(?::\d+)?\)$")
+_FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]+)(?::(?P<line>\d+))?\)$")
 
 
 def py_spy_path() -> str | None:
@@ -81,7 +81,8 @@ def parse_collapsed(lines: Iterable[str]) -> list[tuple[list[str], int]]:
 
 
 def short_frame(frame: str) -> str:
-    """``function (path/to/file.py:12)`` → ``function (file.py)``; griddesk's own files keep their package."""
+    """``function (path/to/file.py:12)`` → ``function (file.py)``; griddesk's own files keep their
+    package and the line (which statement of a function is hot: e.g. BEGIN IMMEDIATE or COMMIT)."""
     match = _FRAME.match(frame)
     if not match:
         return frame
@@ -89,7 +90,8 @@ def short_frame(frame: str) -> str:
     parts = Path(path).parts
     for root in ("shared", "services"):
         if root in parts:
-            return f"{match['function']} ({'/'.join(parts[parts.index(root):])})"
+            line = f":{match['line']}" if match["line"] else ""
+            return f"{match['function']} ({'/'.join(parts[parts.index(root):])}{line})"
     return f"{match['function']} ({Path(path).name})"
 
 
