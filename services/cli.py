@@ -229,7 +229,7 @@ def bench() -> None:
 def bench_pipeline(backend: str, cases: int, rate: float | None, connections: int, profile: bool, port_base: int,
                    baseline_batch: int, notify_timeout_s: float, write_doc: bool, keep: bool) -> None:
     """Drive N reports through intake → router → tracker → notifier and compare with the transport."""
-    from pathlib import Path
+    import signal
 
     from services.bench.pipeline import PipelineOptions, run_pipeline
     from services.bench.system import REPO
@@ -240,6 +240,7 @@ def bench_pipeline(backend: str, cases: int, rate: float | None, connections: in
                               port_base=port_base, baseline_batch=baseline_batch, notify_timeout_s=notify_timeout_s,
                               keep_dir=keep, doc_path=REPO / "docs" / "benchmarks.md" if write_doc else None,
                               command=command)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the system and backends are stopped
     result = run_pipeline(options, say=click.echo)
     if result["missing"] or not result["accepted"]:
         sys.exit(1)
