@@ -205,12 +205,14 @@ def demo_setup(var_dir: str) -> None:
 
 # ---------------------------------------------------------------- bench (the benchmark driver, services/bench)
 
-@main.group()
-def bench() -> None:
-    """Benchmarks of the whole system (docs/benchmarks.md)."""
+bench_group = main.commands.get("bench")  # another block above may already have made the group
+if not isinstance(bench_group, click.Group):
+    @main.group("bench")
+    def bench_group() -> None:
+        """Benchmarks (docs/benchmarks.md)."""
 
 
-@bench.command("pipeline")
+@bench_group.command("pipeline")
 @click.option("--backend", type=click.Choice(BACKENDS), default="embedded", show_default=True)
 @click.option("--cases", type=click.IntRange(min=1), default=1000, show_default=True, help="reports to drive")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,

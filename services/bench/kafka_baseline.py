@@ -8,7 +8,7 @@ from typing import Sequence
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.bench.baseline import BaselineResult, mean_record_bytes
 from shared.events.wire import Message
@@ -48,6 +48,17 @@ def measure_kafka(bootstrap: str, messages: Sequence[Message], *, topic: str, pa
         finished = time.perf_counter()
     finally:
         consumer.close()
+        _delete_topic(servers, topic)
     if read < len(messages):
         raise RuntimeError(f"the Kafka baseline read back {read} of {len(messages)} records")
     return BaselineResult(len(messages), mean_record_bytes(messages), written - started, finished - read_started)
+
+
+def _delete_topic(servers: list[str], topic: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="griddesk-bench")
+    try:
+        admin.delete_topics([topic])
+    except KafkaError:
+        pass  # a scratch topic left on a shared broker is harmless
+    finally:
+        admin.close()

@@ -2,7 +2,8 @@
 PID, their gunicorn workers included), summarised so the slowest parts can be named.
 
 py-spy's "raw" output is one collapsed stack per line: ``frame;frame;…;frame count``, root first,
-each frame ``function (file:line)``. Idle threads are not sampled (py-spy's default)."""
+each frame ``function (file:line)``. py-spy means to leave idle threads out, but on this VM threads
+blocked in a lock, fsync or select are sampled too, so the shares are close to wall-clock time."""
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-SAMPLE_RATE = 50  # per second: low, so the profiler takes little of the two cores from the services
+SAMPLE_RATE = 20  # per second: low, as py-spy itself takes CPU (8 recorders at 50 Hz took ~0.6 core here)
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]+)(?::(?P<line>\d+))?\)$")
 
 
@@ -102,7 +103,7 @@ def is_griddesk_frame(frame: str) -> bool:
 @dataclass(frozen=True)
 class ProfileSummary:
     samples: int
-    hottest_self: list[tuple[str, float]]  # leaf frames: where the CPU time is spent, share of samples
+    hottest_self: list[tuple[str, float]]  # innermost frames: where the samples sat, share of samples
     # the deepest griddesk frame of each stack, with everything it called: which of our code paths
     # (and the libraries they call) cost most
     hottest_own: list[tuple[str, float]]

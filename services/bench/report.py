@@ -87,8 +87,8 @@ def profile_lines(profiles: dict[str, ProfileSummary]) -> list[str]:
     lines = []
     for child, summary in sorted(profiles.items()):
         lines.append(f"profile {child} ({summary.samples} samples):")
-        lines += [f"  {share:5.1%}  in/under {frame}" for frame, share in summary.hottest_own[:5]]
-        lines += [f"  {share:5.1%}  on CPU in {frame}" for frame, share in summary.hottest_self[:3]]
+        lines += [f"  {share:5.1%}  under {frame}" for frame, share in summary.hottest_own[:5]]
+        lines += [f"  {share:5.1%}  innermost {frame}" for frame, share in summary.hottest_self[:3]]
     return lines
 
 
@@ -122,7 +122,9 @@ load average when the run started {machine['load_average_at_start']} (shared wit
 |---|---|
 {memory}
 
-Profile (py-spy, {result['profile_rate']} Hz; share of each process's on-CPU samples):
+Profile (py-spy, {result['profile_rate']} Hz, per supervised child with its subprocesses; share of its samples,
+which here include threads waiting on locks, fsync and sockets — "under": the deepest griddesk frame of the
+stack and all it called; "innermost": the frame the sample sat in):
 
 {profile_text}
 
