@@ -1,51 +1,180 @@
-"""The tracker's reactions: every case event is folded into the case's document."""
+"""The tracker's reactions: every case event is folded into the case's document, and the change in the
+case's contribution to the indicators is added to the indicator buckets."""
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from shared.errors import Conflict
 from shared.events.envelope import Envelope, to_document
-from shared.ports import DocumentStore
-from services.tracker import domain
+from shared.ports import Clock, DocumentStore
+from shared.publisher import EventPublisher
+from services.tracker import domain, indicators, metrics
+from services.tracker.sla import SlaPolicy, sla_event
+
+log = logging.getLogger(__name__)
 
 CASES = "cases"
-CASE_INDEXES = (["reported_at"], ["state"], ["category"], ["tier"], ["org.street"], ["org.community"],
-                ["org.branch"], ["org.compound"], ["org.grid"], ["org.building"], ["org.unit"])
+BUCKETS = "indicator_buckets"
+TRACKER_COLLECTIONS = (CASES, BUCKETS)
+CASE_INDEXES = (["reported_at"], ["updated_at"], ["state"], ["category"], ["tier"], ["next_sla_check"],
+                ["breaches_open_count"], ["owner.id"], ["org.street"], ["org.community"], ["org.branch"],
+                ["org.compound"], ["org.grid"], ["org.building"], ["org.unit"], ["cluster.cluster_id"])
+BUCKET_INDEXES = (["scope", "day"],)
+APPLIED_WINDOW = 50  # a bucket remembers the last changes it took, so a change retried after a crash counts once
+ATTEMPTS = 50
 
 
 def prepare_store(store: DocumentStore) -> None:
     for fields in CASE_INDEXES:
         store.ensure_index(CASES, fields)
+    for fields in BUCKET_INDEXES:
+        store.ensure_index(BUCKETS, fields)
 
 
-def project_case(event: Envelope, store: DocumentStore) -> list[Envelope]:
-    """Fold the event into its case. The event id is recorded in the same document write, so a
-    redelivered event changes nothing; a lost race is retried from a fresh read."""
+def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> list[Envelope]:
+    """Fold the event into its case. The event id, the case's new indicator facts and the pending bucket
+    change are recorded in one compare-and-set write, so a redelivered event changes nothing; the
+    pending change is then added to the buckets and cleared (a crash in between is finished by the next
+    event of the case or by the redelivery of this one)."""
     document = to_document(event)
-    for _ in range(20):
+    for _ in range(ATTEMPTS):
         case = store.get(CASES, event.subject)
-        if case is None:
-            try:
-                store.insert(CASES, domain.apply(domain.new_case(event.subject), document))
-                return []
-            except Conflict:
-                continue
-        if domain.already_applied(case, event.id):
+        if case is not None and case.get("pending"):
+            _flush_pending(store, case)
+            continue
+        if case is not None and domain.already_applied(case, event.id):
             return []
+        before = case or domain.new_case(event.subject)
+        after = refreshed(domain.apply(before, document), policy)
+        after["pending"] = {"id": f"{event.subject}#{len(after['event_ids'])}",
+                            "deltas": indicators.deltas(before.get("facts") or _no_facts(), after["facts"])}
         try:
-            store.replace(CASES, domain.apply(case, document))
-            return []
+            stored = store.insert(CASES, after) if case is None else store.replace(CASES, after)
         except Conflict:
             continue
+        _flush_pending(store, stored)
+        return []
     raise RuntimeError(f"case {event.subject} kept changing while projecting {event.id}")
 
 
-def reactions(store: DocumentStore) -> dict[str, Callable[[Envelope], list[Envelope]]]:
-    """The tracker's whole behaviour at a glance: event type -> reaction."""
-    project = lambda event: project_case(event, store)  # noqa: E731
+def refreshed(case: dict, policy: SlaPolicy) -> dict:
+    """The derived fields every write keeps current: facts, the next SLA check, open breaches."""
+    case["facts"] = indicators.facts(case)
+    case["next_sla_check"] = policy.next_check(case)
+    case["breaches_open_count"] = len(case.get("breaches_open") or [])
+    return case
+
+
+def _no_facts() -> dict:
+    return {"counts": {}, "minutes": None, "keys": []}
+
+
+def _flush_pending(store: DocumentStore, case: dict) -> None:
+    pending = case["pending"]
+    for key, change in pending["deltas"].items():
+        add_to_bucket(store, key, change, pending["id"])
+    for _ in range(ATTEMPTS):
+        try:
+            store.replace(CASES, {**case, "pending": None})
+            return
+        except Conflict:
+            case = store.get(CASES, case["_id"])
+            if case is None or not case.get("pending") or case["pending"]["id"] != pending["id"]:
+                return
+    raise RuntimeError(f"case {case['_id']} kept changing while clearing its pending change")
+
+
+def add_to_bucket(store: DocumentStore, key: str, change: dict, change_id: str) -> None:
+    for _ in range(ATTEMPTS):
+        bucket = store.get(BUCKETS, key)
+        try:
+            if bucket is None:
+                store.insert(BUCKETS, {**indicators.add_to_bucket({"_id": key, **indicators.bucket_fields(key)},
+                                                                   change), "applied": [change_id]})
+                return
+            if change_id in bucket.get("applied", []):
+                return
+            updated = indicators.add_to_bucket(bucket, change)
+            updated["applied"] = [*bucket.get("applied", []), change_id][-APPLIED_WINDOW:]
+            store.replace(BUCKETS, updated)
+            return
+        except Conflict:
+            continue
+    raise RuntimeError(f"indicator bucket {key} kept changing")
+
+
+def mark_sla_published(store: DocumentStore, case_id: str, marks: list[str], policy: SlaPolicy) -> None:
+    """Record, with a conditional update on the case, that the sweep published these SLA events."""
+    for _ in range(ATTEMPTS):
+        case = store.get(CASES, case_id)
+        if case is None:
+            return
+        case["sla_marks"] = sorted(set(case.get("sla_marks") or []) | set(marks))
+        case["next_sla_check"] = policy.next_check(case)
+        try:
+            store.replace(CASES, case)
+            return
+        except Conflict:
+            continue
+    raise RuntimeError(f"case {case_id} kept changing while marking its SLA events")
+
+
+def sweep_deadlines(store: DocumentStore, publisher: EventPublisher, clock: Clock, policy: SlaPolicy,
+                    *, batch: int = 500) -> int:
+    """The SLA sweep (a timer in the worker): publish every SlaWarning / SlaBreached now due, then mark
+    them on the case. Publishing first means a crash repeats an event (same derived id), never loses it."""
+    now = clock.now()
+    published = 0
+    for case in store.find(CASES, {"next_sla_check": {"$lte": now.isoformat()}}, sort=[("next_sla_check", 1)],
+                           limit=batch):
+        due = sorted((c for c in policy.checkpoints(case) if c["at"] <= now),
+                     key=lambda c: (c["at"], c["kind"] != "warning"))
+        if due:
+            publisher.publish([sla_event(case, c) for c in due])
+            published += len(due)
+            for checkpoint in due:
+                if checkpoint["kind"] == "breach":
+                    metrics.count_breach(case, checkpoint["deadline"])
+        mark_sla_published(store, case["case_id"], [c["mark"] for c in due], policy)
+    if published:
+        log.info("SLA sweep published %d events", published)
+    return published
+
+
+def reactions(store: DocumentStore, policy: SlaPolicy) -> dict[str, Callable[[Envelope], list[Envelope]]]:
+    """The tracker's whole behaviour at a glance: every event of every producer is projected."""
+    project = lambda event: project_case(event, store, policy)  # noqa: E731
     return {
+        # intake
         "CaseReported": project,
+        "CaseAcknowledged": project,
+        "CaseStarted": project,
+        "ProgressNoted": project,
+        "PartyMembersCalled": project,
+        "ArrivedOnSite": project,
+        "ExtensionRequested": project,
+        "ExtensionDecided": project,
+        "CaseReturned": project,
+        "CaseReclassified": project,
+        "CaseResolved": project,
+        "CaseVerified": project,
+        "CaseClosed": project,
+        "FeedbackGiven": project,
+        "CaseReopened": project,
+        "CaseWithdrawn": project,
+        "CaseRejected": project,
+        "CaseMerged": project,
+        # router
         "CaseClassified": project,
         "CaseAssigned": project,
+        "CaseInformed": project,
+        "CaseEscalated": project,
+        "CaseClustered": project,
+        # tracker (the SLA sweep's own events)
+        "SlaWarning": project,
+        "SlaBreached": project,
+        # notifier
         "NotificationSent": project,
+        "NotificationFailed": project,
     }
