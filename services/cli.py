@@ -203,5 +203,33 @@ def demo_setup(var_dir: str) -> None:
     click.echo(json.dumps(_demo(settings, var_dir, urls), ensure_ascii=False, indent=2))
 
 
+# ---- replay (tracker) -------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--yes", is_flag=True, help="do not ask before wiping the tracker's projections")
+def replay(yes: bool) -> None:
+    """Rebuild the tracker's projections (cases, indicators) from the event log. Stop the tracker worker first."""
+    from services.tracker import bootstrap
+    from services.tracker.replay import rebuild
+
+    if not yes:
+        click.confirm("This wipes the tracker's cases and indicators and rebuilds them. Continue?", abort=True)
+    tracker = bootstrap.build()
+    bootstrap.prepare(tracker)
+    try:
+        with click.progressbar(length=1, label="replaying events", show_pos=True) as bar:
+            def advance(step: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(step)
+
+            result = rebuild(tracker, advance)
+    finally:
+        tracker.log.close()
+        tracker.store.close()
+    click.echo(f"projected {result['projected']} events ({result['skipped']} undecodable skipped)")
+
+# ---- end replay (tracker) ---------------------------------------------------------------------------
+
+
 if __name__ == "__main__":
     main()

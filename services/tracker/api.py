@@ -48,14 +48,15 @@ def _unit_in_scope(code: str) -> dict:
     return unit
 
 
-def _bucket_scope(query: dict) -> str:
-    """Which indicator buckets a query reads: a person's, an org unit's, or the token's own unit's."""
+def _bucket_scope(query: dict) -> tuple[str, str | None]:
+    """Whose indicators a query reads, as (scope, org level): a person's, an org unit's, or the token's."""
     if query.get("person"):
         _unit_in_scope(query["person"].split("/", 1)[0])
-        return f"person:{query['person']}"
+        return f"person:{query['person']}", None
     if query.get("org"):
-        return _unit_in_scope(query["org"])["code"]
-    return "*" if g.scope.level == "district" else g.scope.org_code
+        unit = _unit_in_scope(query["org"])
+        return unit["code"], unit["level"]
+    return ("*", None) if g.scope.level == "district" else (g.scope.org_code, g.scope.level)
 
 
 def _case_filter(query: dict) -> dict:
@@ -110,7 +111,8 @@ def get_case(case_id: str):
 def get_indicators():
     query = _parsed(IndicatorQuery())
     start, end = queries.period(query, _tracker().clock.now())
-    return jsonify(queries.summary(_store(), _bucket_scope(query), start, end, category=query.get("category"),
+    scope, level = _bucket_scope(query)
+    return jsonify(queries.summary(_store(), scope, start, end, level=level, category=query.get("category"),
                                    tier=query.get("tier")))
 
 
@@ -119,7 +121,8 @@ def get_indicators():
 def get_indicator_series():
     query = _parsed(SeriesQuery())
     start, end = queries.period(query, _tracker().clock.now())
-    items = queries.series(_store(), _bucket_scope(query), start, end, query["period"],
+    scope, level = _bucket_scope(query)
+    items = queries.series(_store(), scope, start, end, query["period"], level=level,
                            category=query.get("category"), tier=query.get("tier"))
     return jsonify({"period": query["period"], "items": items})
 
@@ -133,8 +136,8 @@ def _breakdown_rows(query: dict) -> list[dict]:
     start, end = queries.period(query, _tracker().clock.now())
     rows = []
     for unit in _store().find(ORG_UNITS, filter, sort=[("code", 1)]):
-        summary = queries.summary(_store(), unit["code"], start, end, category=query.get("category"),
-                                  tier=query.get("tier"))
+        summary = queries.summary(_store(), unit["code"], start, end, level=unit["level"],
+                                  category=query.get("category"), tier=query.get("tier"))
         rows.append({"code": unit["code"], "name": unit["name"], "level": unit["level"],
                      "polygon_geojson": unit.get("polygon_geojson"), "indicators": summary["indicators"],
                      "period": summary["period"]})
@@ -174,7 +177,8 @@ def list_breaches():
 def get_hotspots():
     query = _parsed(ListQuery())
     start, end = queries.period(query, _tracker().clock.now())
-    return jsonify(queries.hotspots(_store(), _case_filter(query), _bucket_scope(query), start, end,
+    scope, level = _bucket_scope(query)
+    return jsonify(queries.hotspots(_store(), _case_filter(query), (scope, level), start, end,
                                     min(query["limit"], 50)))
 
 

@@ -47,13 +47,14 @@ def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> li
             return []
         before = case or domain.new_case(event.subject)
         after = refreshed(domain.apply(before, document), policy)
-        after["pending"] = {"id": f"{event.subject}#{len(after['event_ids'])}",
-                            "deltas": indicators.deltas(before.get("facts") or _no_facts(), after["facts"])}
+        deltas = indicators.deltas(before.get("facts") or _no_facts(), after["facts"])
+        after["pending"] = {"id": f"{event.subject}#{len(after['event_ids'])}", "deltas": deltas} if deltas else None
         try:
             stored = store.insert(CASES, after) if case is None else store.replace(CASES, after)
         except Conflict:
             continue
-        _flush_pending(store, stored)
+        if deltas:
+            _flush_pending(store, stored)
         return []
     raise RuntimeError(f"case {event.subject} kept changing while projecting {event.id}")
 

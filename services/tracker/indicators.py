@@ -4,7 +4,8 @@ Each case contributes *facts* (small counts) to counter buckets keyed by (report
 tier); a scope is an org unit code at any level of the case's chain, ``*`` (the whole deployment) or
 ``person:<id>`` (the case's current owner). When a case changes, the difference between its new and its
 old contribution is added to the buckets, so reading an indicator sums a few buckets instead of scanning
-cases. Resolution times are kept exactly, as {minutes: count} maps, so percentiles are exact to the
+cases (branch, compound, building and unit have few cases each, so their indicators are summed from
+the facts stored on each case instead). Resolution times are kept exactly, as {minutes: count} maps, so percentiles are exact to the
 minute. Standard library only.
 """
 from __future__ import annotations
@@ -81,9 +82,13 @@ def report_day(case: dict) -> str:
     return parse_time(case["reported_at"]).astimezone(REPORT_ZONE).date().isoformat()
 
 
+BUCKET_LEVELS = ("street", "community", "grid")  # kept in buckets; lower levels are summed from cases
+
+
 def bucket_keys(case: dict) -> list[str]:
     day, category, tier = report_day(case), case.get("category") or "none", case.get("tier") or "none"
-    scopes = ["*", *sorted(set(v for v in (case.get("org") or {}).values() if v))]
+    org = case.get("org") or {}
+    scopes = ["*", *(org[level] for level in BUCKET_LEVELS if org.get(level))]
     if case.get("owner"):
         scopes.append(f"person:{case['owner']['id']}")
     return [bucket_id(day, scope, category, tier) for scope in scopes]
@@ -124,6 +129,12 @@ def add_to_bucket(bucket: dict, change: dict) -> dict:
     minutes.update(change["minutes"])
     return {**bucket, "counts": {k: v for k, v in counts.items() if v},
             "minutes": {k: v for k, v in minutes.items() if v}}
+
+
+def facts_as_bucket(fact: dict) -> dict:
+    """A case's own facts in the shape of a bucket, to sum the cases of a small org unit directly."""
+    minutes = {} if fact.get("minutes") is None else {str(fact["minutes"]): 1}
+    return {"counts": fact.get("counts", {}), "minutes": minutes}
 
 
 def summed(buckets: Iterable[dict]) -> tuple[Counter, Counter]:

@@ -21,13 +21,25 @@ def period(query: dict, now: datetime) -> tuple[date, date]:
 
 
 def buckets(store: DocumentStore, scope: str, start: date, end: date, *, category: str | None = None,
-            tier: str | None = None) -> list[dict]:
+            tier: str | None = None, level: str | None = None) -> list[dict]:
+    """The rows to sum for a scope: its indicator buckets, or, for an org level the buckets do not keep
+    (branch, compound, building, unit: few cases each), the facts stored on its cases."""
+    if level and level not in indicators.BUCKET_LEVELS and level != "district":
+        return _case_rows(store, {f"org.{level}": scope}, start, end, category=category, tier=tier)
     filter: dict[str, Any] = {"scope": scope, "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
     if category:
         filter["category"] = category
     if tier:
         filter["tier"] = tier
     return store.find(BUCKETS, filter)
+
+
+def _case_rows(store: DocumentStore, filter: dict, start: date, end: date, *, category: str | None,
+               tier: str | None) -> list[dict]:
+    filter = case_filter({"from_": start, "to": end, "category": category, "tier": tier}, filter)
+    return [{"day": indicators.report_day(c), "category": c.get("category") or "none",
+             "tier": c.get("tier") or "none", **indicators.facts_as_bucket(c.get("facts") or {})}
+            for c in store.find(CASES, filter)]
 
 
 def summary(store: DocumentStore, scope: str, start: date, end: date, **dimensions) -> dict:
@@ -114,7 +126,8 @@ def breach_list(store: DocumentStore, filter: dict, now: datetime, limit: int) -
     return sorted(rows, key=lambda r: r["due"])[:limit]
 
 
-def hotspots(store: DocumentStore, filter: dict, scope: str, start: date, end: date, limit: int) -> dict:
+def hotspots(store: DocumentStore, filter: dict, scope: tuple[str, str | None], start: date, end: date,
+             limit: int) -> dict:
     """Concentrated problems (clusters, concentrated-tier cases) and the categories growing fastest."""
     clusters: dict[str, dict] = {}
     for case in store.find(CASES, {**filter, "tier": "concentrated"}, sort=[("reported_at", -1)], limit=limit * 10):
@@ -124,8 +137,9 @@ def hotspots(store: DocumentStore, filter: dict, scope: str, start: date, end: d
         entry["cases"].append(case["case_id"])
         entry["size"] = max(entry["size"], (case.get("cluster") or {}).get("size") or len(entry["cases"]))
     before_start, before_end = indicators.previous_period(start, end)
-    now_by = _received_by_category(buckets(store, scope, start, end))
-    before_by = _received_by_category(buckets(store, scope, before_start, before_end))
+    code, level = scope
+    now_by = _received_by_category(buckets(store, code, start, end, level=level))
+    before_by = _received_by_category(buckets(store, code, before_start, before_end, level=level))
     growth = [{"category": c, "received": now_by[c], "previous": before_by[c], "growth": now_by[c] - before_by[c],
                "growth_rate": None if not before_by[c] else round((now_by[c] - before_by[c]) / before_by[c], 4)}
               for c in set(now_by) | set(before_by)]

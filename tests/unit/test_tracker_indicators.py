@@ -155,6 +155,8 @@ def test_breaches_and_escalations(store):
 def test_indicators_per_org_unit_category_tier_and_person(store):
     assert summary(store, "QJ01")["received"] == 3  # A, B, C (D has no org, E is in QJ02)
     assert summary(store, "QJ02-G01")["on_time_rate"] == 1.0
+    assert summary(store, "QJ01-G01-01-1", level="unit")["received"] == 3  # summed from the cases
+    assert summary(store, "QJ01-G01-01-1", level="unit")["on_time_rate"] == summary(store, "QJ01-G01")["on_time_rate"]
     assert summary(store, "*", category="sanitation")["received"] == 1
     assert summary(store, "*", tier="emergency")["received"] == 0
     assert summary(store, "person:QJ01-G01/grid_worker")["received"] == 1  # B's owner now
