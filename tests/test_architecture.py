@@ -13,6 +13,8 @@ THIRD_PARTY_HOMES = {  # library -> the only modules that may import it
     "gunicorn": {"shared/http_server.py"},
     "cloudevents": {"shared/events/wire.py"},
     "chinese_calendar": {"shared/working_time.py"},
+    "apscheduler": {"services/tracker/worker.py"},
+    "apispec": {"services/tracker/openapi.py"},
     "sqlite3": {"shared/adapters/sqlite_connection.py", "shared/adapters/sqlite_event_log.py",
                 "shared/adapters/sqlite_store.py"},
 }

@@ -128,6 +128,8 @@ def get_indicator_series():
 
 
 def _breakdown_rows(query: dict) -> list[dict]:
+    if query.get("person"):
+        raise ApiError(400, "invalid_query", "a breakdown is per org unit, not per person", {"person": ["not here"]})
     scope_code = query.get("org") or (None if g.scope.level == "district" else g.scope.org_code)
     filter = {"level": query["level"]}
     if scope_code:

@@ -19,7 +19,7 @@ def index():
     return response
 
 
-@dashboard.get("/static/<path:name>")
+@dashboard.get("/assets/<path:name>")
 def asset(name: str):
     return send_from_directory(STATIC, name, max_age=300)
 

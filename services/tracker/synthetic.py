@@ -42,9 +42,12 @@ def case_events(case_id: str, chain: dict, rng: random.Random, *, start: datetim
     events.append(reported.caused("CaseClassified", "/griddesk/router", {
         "category": category, "tier": tier, "confidence": 0.8, "explanation": {}}, time=at(0.01)))
 
+    ack_dues: dict[str, str] = {}
+
     def assign(who: dict, n: int, parallel: bool = False) -> Envelope:
         ack, resolve = (10, 240) if tier == "emergency" else (240, 3 * 1440)
         base = clock["t"]
+        ack_dues[f"{case_id}-a{n}"] = (base + timedelta(minutes=ack)).isoformat()
         return reported.caused("CaseAssigned", "/griddesk/router", {
             "assignee": who, "level": who["level"], "tier": tier, "category": category, "org": chain,
             "location_resolved": True, "reason": "synthetic", "assignment_id": f"{case_id}-a{n}",
@@ -67,7 +70,7 @@ def case_events(case_id: str, chain: dict, rng: random.Random, *, start: datetim
         limit = 10 if tier == "emergency" else 240
         assignment = f"{case_id}-a{3 if owner is worker else 1}"
         events.append(reported.caused("SlaBreached", "/griddesk/tracker", {
-            "assignment_id": assignment, "deadline": "acknowledge", "due": "synthetic", "level": owner["level"]},
+            "assignment_id": assignment, "deadline": "acknowledge", "due": ack_dues[assignment], "level": owner["level"]},
             time=at(limit + 1)))
         events.append(reported.caused("CaseEscalated", "/griddesk/router", {
             "from_level": owner["level"], "to_level": "grid", "deadline": "acknowledge", "reason": "超时",
