@@ -203,7 +203,7 @@ def demo_setup(var_dir: str) -> None:
     click.echo(json.dumps(_demo(settings, var_dir, urls), ensure_ascii=False, indent=2))
 
 
-# ---- replay (tracker) -------------------------------------------------------------------------------
+# ---- replay and bench (tracker) ----------------------------------------------------------------------------
 
 @main.command()
 @click.option("--yes", is_flag=True, help="do not ask before wiping the tracker's projections")
@@ -228,7 +228,29 @@ def replay(yes: bool) -> None:
         tracker.store.close()
     click.echo(f"projected {result['projected']} events ({result['skipped']} undecodable skipped)")
 
-# ---- end replay (tracker) ---------------------------------------------------------------------------
+
+@main.group()
+def bench() -> None:
+    """Benchmarks (they write into the configured backend: point it at a scratch one)."""
+
+
+@bench.command("tracker")
+@click.option("--cases", default=10_000, show_default=True, help="synthetic cases to load")
+@click.option("--repeat", default=30, show_default=True, help="runs of each indicator query")
+def bench_tracker(cases: int, repeat: int) -> None:
+    """Load CASES cases' events, replay them (events/s), time the dashboard's indicator queries (p50/p95)."""
+    from services.tracker import bootstrap
+    from services.tracker.bench import run_bench
+
+    tracker = bootstrap.build()
+    bootstrap.prepare(tracker)
+    try:
+        run_bench(tracker, cases, repeat, click.echo)
+    finally:
+        tracker.log.close()
+        tracker.store.close()
+
+# ---- end replay and bench (tracker) ------------------------------------------------------------------------
 
 
 if __name__ == "__main__":
