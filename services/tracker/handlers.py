@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 CASES = "cases"
 BUCKETS = "indicator_buckets"
 TRACKER_COLLECTIONS = (CASES, BUCKETS)
-CASE_INDEXES = (["reported_at"], ["updated_at"], ["state"], ["category"], ["tier"], ["next_sla_check"],
-                ["breaches_open_count"], ["owner.id"], ["org.street"], ["org.community"], ["org.branch"],
-                ["org.compound"], ["org.grid"], ["org.building"], ["org.unit"], ["cluster.cluster_id"])
+# few indexes: FerretDB updates every one of them on each write of a case
+CASE_INDEXES = (["reported_at"], ["state"], ["next_sla_check"], ["breaches_open_count"], ["owner.id"],
+                ["org.street"], ["org.community"], ["org.grid"], ["org.unit"])
 BUCKET_INDEXES = (["scope", "day"],)
 APPLIED_WINDOW = 50  # a bucket remembers the last changes it took, so a change retried after a crash counts once
 ATTEMPTS = 50
