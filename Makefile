@@ -30,6 +30,7 @@ run: install
 
 # Install, start the real Kafka broker and FerretDB, run the whole suite on both backends, stop them.
 test: install
+	@bash deploy/local/ensure-tools.sh
 	@set -euo pipefail; \
 	trap 'bash $(BACKENDS_SCRIPT) stop >/dev/null 2>&1 || true' EXIT; \
 	bash deploy/local/browser.sh; \

@@ -33,7 +33,9 @@ class Child:
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env)
+        # Own session: a terminal's Ctrl-C reaches only the supervisor, which then stops the children in
+        # order (SIGTERM, graceful) instead of every process receiving SIGINT at once.
+        self.process = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
         self.started_at = time.monotonic()
 
 

@@ -115,6 +115,8 @@ class ConsumeLoop:
                     record, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}", envelope.type))
                 return []
             metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "processed").inc()
+            log.info("handled %s from %s", envelope.type, record.origin,
+                     extra={"fields": {"caused": [f"{o.type}:{o.id}" for o in outputs]}})
             metrics.HANDLING_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
             return outputs
 
