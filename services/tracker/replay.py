@@ -34,7 +34,7 @@ def wipe_projections(tracker: Tracker, batch: int = 1000) -> int:
 
 
 def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, batch_size: int = 1000,
-            idle_polls: int = 10) -> dict[str, int]:
+            idle_polls: int = 60) -> dict[str, int]:
     """Wipe and re-project; returns counts of events projected and records skipped as undecodable.
 
     Faster than live projection, with the same fold: each batch's events are grouped by case, each case
@@ -48,9 +48,11 @@ def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, 
         while idle < idle_polls:
             records = subscription.poll(1.0, batch_size)
             if not records:
-                idle = idle + 1 if not sum(subscription.lag().values()) else 0
+                lag = subscription.lag()
+                if lag and not sum(lag.values()):
+                    break  # every partition read to its end
+                idle += 1  # no partitions assigned yet (a new Kafka group is joining)
                 continue
-            idle = 0
             by_case: dict[str, list] = defaultdict(list)
             for record in records:
                 try:
