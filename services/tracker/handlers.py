@@ -18,10 +18,10 @@ CASES = "cases"
 BUCKETS = "indicator_buckets"
 TRACKER_COLLECTIONS = (CASES, BUCKETS)
 # few indexes: FerretDB updates every one of them on each write of a case
-CASE_INDEXES = (["reported_at"], ["state"], ["next_sla_check"], ["breaches_open_count"], ["owner.id"],
+CASE_INDEXES = (["reported_at"], ["state"], ["next_sla_check"], ["has_pending"], ["breaches_open_count"], ["owner.id"],
                 ["org.street"], ["org.community"], ["org.grid"], ["org.unit"])
 BUCKET_INDEXES = (["scope", "day"],)
-APPLIED_WINDOW = 50  # a bucket remembers the last changes it took, so a change retried after a crash counts once
+APPLIED_WINDOW = 300  # a bucket remembers the last changes it took, so a change retried after a crash counts once
 ATTEMPTS = 50
 
 
@@ -34,28 +34,26 @@ def prepare_store(store: DocumentStore) -> None:
 
 def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> list[Envelope]:
     """Fold the event into its case. The event id, the case's new indicator facts and the pending bucket
-    change are recorded in one compare-and-set write, so a redelivered event changes nothing; the
-    pending change is then added to the buckets and cleared (a crash in between is finished by the next
-    event of the case or by the redelivery of this one)."""
+    change are recorded in one compare-and-set write, so a redelivered event changes nothing. The
+    buckets are brought up to date off this path, by ``add_pending_to_buckets`` (the worker's timer),
+    so projecting an event costs one read and one write."""
     document = to_document(event)
     for _ in range(ATTEMPTS):
         case = store.get(CASES, event.subject)
-        if case is not None and case.get("pending"):
-            _flush_pending(store, case)
-            continue
         if case is not None and domain.already_applied(case, event.id):
             return []
         before = case or domain.new_case(event.subject)
         after = refreshed(domain.apply(before, document), policy)
         deltas = indicators.deltas(before.get("facts") or _no_facts(), after["facts"])
-        after["pending"] = {"id": f"{event.subject}#{len(after['event_ids'])}", "deltas": deltas} if deltas else None
+        if deltas:
+            change = {"id": f"{event.subject}#{len(after['event_ids'])}", "deltas": deltas}
+            after["pending"] = [*(before.get("pending") or []), change]
+        after["has_pending"] = bool(after.get("pending"))
         try:
-            stored = store.insert(CASES, after) if case is None else store.replace(CASES, after)
+            store.insert(CASES, after) if case is None else store.replace(CASES, after)
+            return []
         except Conflict:
             continue
-        if deltas:
-            _flush_pending(store, stored)
-        return []
     raise RuntimeError(f"case {event.subject} kept changing while projecting {event.id}")
 
 
@@ -71,19 +69,32 @@ def _no_facts() -> dict:
     return {"counts": {}, "minutes": None, "keys": []}
 
 
-def _flush_pending(store: DocumentStore, case: dict) -> None:
-    pending = case["pending"]
-    for key, change in pending["deltas"].items():
-        add_to_bucket(store, key, change, pending["id"])
+def add_pending_to_buckets(store: DocumentStore, *, batch: int = 500) -> int:
+    """Add the cases' pending changes to the indicator buckets, then clear them (a timer in the worker;
+    tests call it before reading indicators). Each bucket remembers the ids of the changes it took
+    last, so a change repeated after a crash between the two steps counts once. Returns the cases done."""
+    done = 0
+    for case in store.find(CASES, {"has_pending": True}, sort=[("_id", 1)], limit=batch):
+        changes = case.get("pending") or []
+        for change in changes:
+            for key, delta in change["deltas"].items():
+                add_to_bucket(store, key, delta, change["id"])
+        _clear_pending(store, case, {c["id"] for c in changes})
+        done += 1
+    return done
+
+
+def _clear_pending(store: DocumentStore, case: dict, flushed: set[str]) -> None:
     for _ in range(ATTEMPTS):
+        left = [c for c in case.get("pending") or [] if c["id"] not in flushed]
         try:
-            store.replace(CASES, {**case, "pending": None})
+            store.replace(CASES, {**case, "pending": left, "has_pending": bool(left)})
             return
         except Conflict:
             case = store.get(CASES, case["_id"])
-            if case is None or not case.get("pending") or case["pending"]["id"] != pending["id"]:
+            if case is None:
                 return
-    raise RuntimeError(f"case {case['_id']} kept changing while clearing its pending change")
+    raise RuntimeError(f"case {case['_id']} kept changing while clearing its pending changes")
 
 
 def add_to_bucket(store: DocumentStore, key: str, change: dict, change_id: str) -> None:

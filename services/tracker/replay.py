@@ -78,7 +78,7 @@ def _project_batch(tracker: Tracker, by_case: dict[str, list]) -> int:
             case = domain.apply(case, to_document(event))
             projected += 1
         case = handlers.refreshed(case, tracker.policy)
-        case["pending"] = None
+        case["pending"], case["has_pending"] = [], False
         for key, change in indicators.deltas(before, case["facts"]).items():
             total = batch_deltas.setdefault(key, {"counts": Counter(), "minutes": Counter()})
             total["counts"].update(change["counts"])

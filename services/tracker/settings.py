@@ -15,6 +15,7 @@ class TrackerSettings:
     http: HttpSettings = field(default_factory=lambda: HttpSettings("127.0.0.1", DEFAULT_PORT, 2))
     sla_warning_share: float = 0.8  # SlaWarning once this share of a deadline's limit has passed
     sla_sweep_interval_s: float = 30.0
+    bucket_interval_s: float = 2.0  # how often the indicator buckets take the cases' pending changes
     calendar_file: str = ""  # the operator's holidays/workdays per year (shared.working_time)
     timezone: str = "Asia/Shanghai"
 
@@ -27,5 +28,6 @@ class TrackerSettings:
         return cls(backend=BackendSettings.from_env(env), http=HttpSettings.from_env("tracker", DEFAULT_PORT, env),
                    sla_warning_share=share,
                    sla_sweep_interval_s=env_float(env, "GRIDDESK_SLA_SWEEP_INTERVAL_S", cls.sla_sweep_interval_s),
+                   bucket_interval_s=env_float(env, "GRIDDESK_INDICATOR_INTERVAL_S", cls.bucket_interval_s),
                    calendar_file=env_str(env, "GRIDDESK_CALENDAR_FILE", cls.calendar_file),
                    timezone=env_str(env, "GRIDDESK_TIMEZONE", cls.timezone))

@@ -32,6 +32,7 @@ def world(tracker):
         ids[grid].append(case_id)
         for event in synthetic.case_events(case_id, rng.choice(chains[grid]), rng, start=start, spread_days=20):
             handlers.project_case(event, store, tracker.policy)
+    handlers.add_pending_to_buckets(store)
     token = auth.issue_staff_token(store, "grid A worker", "grid_worker", GRID_A, "grid")
     return create_app(tracker).test_client(), {"Authorization": f"Bearer {token}"}, ids
 

@@ -44,6 +44,7 @@ def dashboard(tmp_path):
         for n in range(120))
     for event in events:
         handlers.project_case(event, tracker.store, tracker.policy)
+    handlers.add_pending_to_buckets(tracker.store)
     token = auth.issue_staff_token(tracker.store, "值班长", "command_center", "XX", "district")
     server = make_server("127.0.0.1", PORT, bootstrap.create_app(tracker), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -89,6 +89,7 @@ def store(tmp_path):
     for history in histories():
         for event in reversed(history.events):  # arrival order must not matter
             handlers.project_case(event, store, policy)
+    handlers.add_pending_to_buckets(store)
     return store
 
 
@@ -173,4 +174,18 @@ def test_redelivery_does_not_count_twice(store):
     for history in histories():
         for event in history.events:
             handlers.project_case(event, store, policy)
+    handlers.add_pending_to_buckets(store)
     assert summary(store)["received"] == 5 and summary(store)["escalations"] == 1
+
+
+def test_a_bucket_change_repeated_after_a_crash_counts_once(tmp_path):
+    store = SqliteStore(str(tmp_path / "crash.sqlite"), synchronous="NORMAL")
+    handlers.prepare_store(store)
+    for event in histories()[0].events:
+        handlers.project_case(event, store, SlaPolicy(WorkingCalendar()))
+    case = store.get(handlers.CASES, "A")
+    first = case["pending"][0]
+    for key, delta in first["deltas"].items():  # the buckets took it, then the worker died
+        handlers.add_to_bucket(store, key, delta, first["id"])
+    handlers.add_pending_to_buckets(store)
+    assert summary(store)["received"] == 1 and store.get(handlers.CASES, "A")["has_pending"] is False
