@@ -1,10 +1,9 @@
 """Governance indicators, kept incrementally (docs/indicators.md holds the definitions).
 
 Each case contributes *facts* (small counts) to counter buckets keyed by (report day, scope, category,
-tier); a scope is an org unit code at any level of the case's chain, ``*`` (the whole deployment) or
-``person:<id>`` (the case's current owner). When a case changes, the difference between its new and its
+tier); a scope is ``*`` (the whole deployment) or the case's street, community or grid. When a case changes, the difference between its new and its
 old contribution is added to the buckets, so reading an indicator sums a few buckets instead of scanning
-cases (branch, compound, building and unit have few cases each, so their indicators are summed from
+cases (branch, compound, building, unit and person have few cases each, so their indicators are summed from
 the facts stored on each case instead). Resolution times are kept exactly, as {minutes: count} maps, so percentiles are exact to the
 minute. Standard library only.
 """
@@ -89,8 +88,6 @@ def bucket_keys(case: dict) -> list[str]:
     day, category, tier = report_day(case), case.get("category") or "none", case.get("tier") or "none"
     org = case.get("org") or {}
     scopes = ["*", *(org[level] for level in BUCKET_LEVELS if org.get(level))]
-    if case.get("owner"):
-        scopes.append(f"person:{case['owner']['id']}")
     return [bucket_id(day, scope, category, tier) for scope in scopes]
 
 

@@ -24,6 +24,8 @@ def buckets(store: DocumentStore, scope: str, start: date, end: date, *, categor
             tier: str | None = None, level: str | None = None) -> list[dict]:
     """The rows to sum for a scope: its indicator buckets, or, for an org level the buckets do not keep
     (branch, compound, building, unit: few cases each), the facts stored on its cases."""
+    if scope.startswith("person:"):
+        return _case_rows(store, {"owner.id": scope[len("person:"):]}, start, end, category=category, tier=tier)
     if level and level not in indicators.BUCKET_LEVELS and level != "district":
         return _case_rows(store, {f"org.{level}": scope}, start, end, category=category, tier=tier)
     filter: dict[str, Any] = {"scope": scope, "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
