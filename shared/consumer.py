@@ -24,11 +24,11 @@ from shared.observability import metrics
 from shared.observability.logs import log_context
 from shared.ports import EventLog, Subscription
 from shared.process import StopFlag
-from shared.publisher import EventPublisher
+from shared.publisher import EventPublisher, Publishable, envelope_of
 
 log = logging.getLogger(__name__)
 
-Reaction = Callable[[Envelope], Sequence[Envelope]]
+Reaction = Callable[[Envelope], Sequence[Publishable]]  # an envelope, or (extra topic, envelope)
 
 
 @dataclass
@@ -88,7 +88,7 @@ class ConsumeLoop:
                 subscription.rewind()
                 records = subscription.poll(self.poll_timeout_s, self.batch_size) or records
 
-    def _react(self, record: Record, dead_letters: list[Message]) -> Sequence[Envelope]:
+    def _react(self, record: Record, dead_letters: list[Message]) -> Sequence[Publishable]:
         started = time.perf_counter()
         try:
             envelope = decode(record.message)
@@ -116,7 +116,7 @@ class ConsumeLoop:
                 return []
             metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "processed").inc()
             log.info("handled %s from %s", envelope.type, record.origin,
-                     extra={"fields": {"caused": [f"{o.type}:{o.id}" for o in outputs]}})
+                     extra={"fields": {"caused": [f"{e.type}:{e.id}" for e in map(envelope_of, outputs)]}})
             metrics.HANDLING_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
             return outputs
 

@@ -10,6 +10,7 @@ THIRD_PARTY_HOMES = {  # library -> the only modules that may import it
     "kafka": {"shared/adapters/kafka_event_log.py"},
     "pymongo": {"shared/adapters/mongo_store.py"},
     "opencc": {"services/router/normalise.py"},
+    "shapely": {"services/router/grid_map.py"},
     "gunicorn": {"shared/http_server.py"},
     "cloudevents": {"shared/events/wire.py"},
     "chinese_calendar": {"shared/working_time.py"},

@@ -1,21 +1,41 @@
 """The only place the router's adapters are built from settings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from importlib import resources
 
+import yaml
 from flask import Flask
 
 from shared.adapters.system_clock import SystemClock
 from shared.backends import build_event_log, build_store
 from shared.consumer import ConsumeLoop
-from shared.events.contracts import ALL_TOPICS, INTAKE_EVENTS, dead_letter_topic
+from shared.events.contracts import ALL_TOPICS, INTAKE_EVENTS, TRACKER_EVENTS, dead_letter_topic, department_topic
 from shared.org.directory import OrgDirectory
 from shared.ports import Clock, DocumentStore, EventLog
 from shared.web import create_service_app
+from shared.working_time import WorkingCalendar
 from services.router import handlers
+from services.router.classification import Classifier
+from services.router.dispatch import Planner
+from services.router.locator import Locator
+from services.router.normalise import to_simplified
+from services.router.records import ROUTED_CASES
+from services.router.routing_rules import RoutingRules, load_rules
 from services.router.settings import RouterSettings
 
 SERVICE = "router"
+
+
+def load_classifier(path: str = "") -> Classifier:
+    path = path or str(resources.files("services.router") / "data" / "lexicon.yaml")
+    with open(path, encoding="utf-8") as handle:
+        return Classifier(yaml.safe_load(handle))
+
+
+def load_routing(settings: RouterSettings) -> RoutingRules:
+    rules = load_rules(settings.routing_file or None)
+    return rules if settings.triage_below is None else replace(rules, triage_below=settings.triage_below)
 
 
 @dataclass
@@ -24,26 +44,36 @@ class Router:
     store: DocumentStore
     log: EventLog
     clock: Clock
+    rules: RoutingRules
+    classifier: Classifier
+    calendar: WorkingCalendar
 
     def deps(self) -> handlers.RouterDeps:
-        from services.router.normalise import to_simplified
-
-        return handlers.RouterDeps(OrgDirectory(self.store, refresh_s=self.settings.org_refresh_s),
-                                   self.clock, to_simplified, self.settings.triage_below)
+        directory = OrgDirectory(self.store, refresh_s=self.settings.org_refresh_s)
+        return handlers.RouterDeps(
+            self.store, directory, Locator(self.store, to_simplified, refresh_s=self.settings.org_refresh_s),
+            self.classifier, Planner(self.rules, self.calendar, directory.get), self.clock, to_simplified)
 
     def consume_loop(self) -> ConsumeLoop:
-        return ConsumeLoop(self.log, SERVICE, SERVICE, [INTAKE_EVENTS], handlers.reactions(self.deps()))
+        return ConsumeLoop(self.log, SERVICE, SERVICE, [INTAKE_EVENTS, TRACKER_EVENTS], handlers.reactions(self.deps()))
 
 
 def build(settings: RouterSettings | None = None, *, store: DocumentStore | None = None,
           log: EventLog | None = None, clock: Clock | None = None) -> Router:
+    """Reads and validates the routing rules and the lexicon first: a bad file stops the start."""
     settings = settings or RouterSettings.from_env()
+    rules = load_routing(settings)
+    classifier = load_classifier(settings.lexicon_file)
+    calendar = WorkingCalendar.from_file(settings.calendar_file or None, timezone=settings.timezone)
     return Router(settings, store or build_store(settings.backend),
-                  log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock())
+                  log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock(),
+                  rules, classifier, calendar)
 
 
 def prepare(router: Router) -> None:
-    router.log.ensure_topics([*ALL_TOPICS, dead_letter_topic(SERVICE)])
+    departments = [department_topic(code) for code in router.rules.all_departments()]
+    router.log.ensure_topics([*ALL_TOPICS, dead_letter_topic(SERVICE), *departments])
+    router.store.ensure_index(ROUTED_CASES, ["compound", "category", "routed_at"])
 
 
 def create_app(router: Router | None = None) -> Flask:

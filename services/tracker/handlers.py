@@ -183,6 +183,7 @@ def reactions(store: DocumentStore, policy: SlaPolicy) -> dict[str, Callable[[En
         "CaseInformed": project,
         "CaseEscalated": project,
         "CaseClustered": project,
+        "DeliberationRequested": project,
         # tracker (the SLA sweep's own events)
         "SlaWarning": project,
         "SlaBreached": project,

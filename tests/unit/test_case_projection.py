@@ -89,3 +89,10 @@ def test_returned_then_reassigned_and_reopened_after_feedback():
                              action(3, "FeedbackGiven", {"satisfied": False}, 3),
                              action(4, "CaseReopened", {"reason": "没修好", "cause": "feedback"}, 4)])
     assert case["state"] == "reopened" and case["reopens"] == 1 and case["resolved_at"] is None
+
+
+def test_the_tracker_projects_every_event_type_of_every_producer():
+    from shared.events.contracts import CATALOGUE
+    from services.tracker.handlers import reactions
+
+    assert set(reactions(None, None)) == set(CATALOGUE)

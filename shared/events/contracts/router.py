@@ -52,3 +52,14 @@ class CaseClustered(Contract):
     cluster_id = fields.String(required=True)
     size = fields.Integer(required=True)
     reason = fields.String(required=True)
+    lead_case_id = fields.String(load_default="")  # the case the branch owns for the whole cluster
+
+
+class DeliberationRequested(Contract):
+    """A concentrated case: the branch convenes the residents' deliberation forum (居民议事园) about the
+    reports linked in the cluster; every linked reporter later gets the outcome."""
+    cluster_id = fields.String(required=True)
+    case_ids = fields.List(fields.String(), required=True)  # every linked case, the requesting one last
+    compound = fields.String(required=True)
+    convener = fields.Nested(PersonSchema, allow_none=True, load_default=None)  # the branch secretary
+    reason = fields.String(required=True)

@@ -1,0 +1,60 @@
+"""Concentrated cases (集中突出): several residents of one compound who report the same problem (same
+category and meaning) within a window become one case owned by the branch, which convenes the residents'
+deliberation forum. Residents are counted, not reports: one person reporting five times is not five.
+Pure: the caller finds the recent reports; this decides whether they form (or join) a cluster."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Recent:
+    case_id: str
+    terms: frozenset[str]
+    cluster_id: str | None
+    reporter: str  # who reported it (an opaque key); the case id when nobody is known
+
+
+@dataclass(frozen=True)
+class Cluster:
+    cluster_id: str
+    members: tuple[str, ...]  # earlier cases, oldest first; the new case is not among them
+    new: bool  # True: formed by this report; False: it joins a cluster formed before
+    shared_terms: tuple[str, ...]
+
+
+def similar(terms: frozenset[str], other: frozenset[str]) -> bool:
+    """Same meaning, as far as words show it: the matched terms share two characters in a row
+    (垃圾桶 and 垃圾站 both speak of 垃圾)."""
+    return bool(_pieces(terms) & _pieces(other))
+
+
+def _pieces(terms: frozenset[str]) -> set[str]:
+    pieces = set()
+    for term in terms:
+        word = term.replace("+", "")
+        pieces |= {word[i:i + 2] for i in range(len(word) - 1)} or {word}
+    return pieces
+
+
+def find_cluster(terms: frozenset[str], reporter: str, recent: list[Recent], min_reports: int,
+                 new_cluster_id: str) -> Cluster | None:
+    alike = [r for r in recent if similar(terms, r.terms)]
+    existing = next((r.cluster_id for r in alike if r.cluster_id), None)
+    if existing:
+        members = tuple(r.case_id for r in alike if r.cluster_id == existing)
+        return Cluster(existing, members, False, _shared(terms, alike))
+    if len({r.reporter for r in alike} | {reporter}) >= min_reports:
+        return Cluster(new_cluster_id, tuple(r.case_id for r in alike), True, _shared(terms, alike))
+    return None
+
+
+def window_start(now: datetime, window: timedelta) -> str:
+    return (now - window).isoformat()
+
+
+def _shared(terms: frozenset[str], alike: list[Recent]) -> tuple[str, ...]:
+    """The words most of the cluster shares, for the explanation."""
+    counted = {piece: sum(piece in _pieces(r.terms) for r in alike) for piece in _pieces(terms)}
+    return tuple(sorted(counted, key=lambda piece: (-counted[piece], piece))[:3])
