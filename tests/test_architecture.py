@@ -14,8 +14,10 @@ THIRD_PARTY_HOMES = {  # library -> the only modules that may import it
     "gunicorn": {"shared/http_server.py"},
     "cloudevents": {"shared/events/wire.py"},
     "chinese_calendar": {"shared/working_time.py"},
-    "apscheduler": {"services/tracker/worker.py"},
+    "requests": {"services/notifier/channels/http_client.py"},
+    "apscheduler": {"services/notifier/scheduler.py", "services/tracker/worker.py"},
     "apispec": {"services/tracker/openapi.py"},
+    "smtplib": {"services/notifier/channels/smtp_email.py"},
     "sqlite3": {"shared/adapters/sqlite_connection.py", "shared/adapters/sqlite_event_log.py",
                 "shared/adapters/sqlite_store.py"},
 }

@@ -1,0 +1,188 @@
+"""The delivery step the notifier's worker runs every ``delivery_interval_s`` (and tests call directly).
+
+Each run: publish outcomes still in an outbox; mark sends interrupted by a crash; plan due emergency
+repeats; then send every due delivery. A delivery is claimed (state ``sending``, compare-and-set) in
+the store BEFORE the channel is called and resolved after, together with the event announcing the
+outcome (an outbox on the document, published right after and again by the next run if that failed).
+Deliveries held in quiet hours for the same person and channel go out as one digest.
+
+A crash between claim and resolution leaves the delivery ``sending``; once ``send_lease_s`` has passed
+it becomes ``uncertain``: the channel may or may not have taken it, so it is NOT sent again (at most
+once) but dead-lettered with NotificationFailed(final) for an operator to check.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from datetime import timedelta
+from typing import Callable
+
+from shared.errors import Conflict
+from shared.events.envelope import Envelope, derived_id, from_document, to_document
+from shared.publisher import EventPublisher
+from services.notifier import emergencies, messages, metrics
+from services.notifier.channels import ChannelError, Outgoing
+from services.notifier.domain import (DEAD_LETTER_STATES, DEAD_LETTERED, DUE_STATES, FAILED, RETRY, SENDING,
+                                      SENT, UNCERTAIN, stamp)
+from services.notifier.planning import NOTIFICATIONS, Cause, NotifierDeps, store_delivery
+
+log = logging.getLogger(__name__)
+SOURCE = "/griddesk/notifier"
+
+
+class DeliveryStep:
+    def __init__(self, deps: NotifierDeps, publisher: EventPublisher, *, batch: int = 100,
+                 draw: Callable[[], float] = random.random):
+        self.deps, self.publisher, self.batch, self.draw = deps, publisher, batch, draw
+
+    def run_once(self) -> int:
+        """One pass; the number of deliveries attempted."""
+        self.flush_outboxes()
+        self.mark_interrupted()
+        emergencies.repeat_due_alerts(self.deps)
+        now = stamp(self.deps.clock.now())
+        due = self.deps.store.find(NOTIFICATIONS, {"state": {"$in": list(DUE_STATES)},
+                                                   "next_attempt_at": {"$lte": now}},
+                                   sort=[("next_attempt_at", 1)], limit=self.batch)
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for delivery in due:
+            key = (delivery["recipient"]["id"], delivery["channel"]) if delivery["held"] else (delivery["_id"],)
+            groups[key].append(delivery)
+        for group in groups.values():
+            self.deliver(group)
+        self.flush_outboxes()
+        self.report_dead_letters()
+        return len(due)
+
+    def deliver(self, group: list[dict]) -> None:
+        if getattr(self.deps.senders.get(group[0]["channel"]), "store_only", False):
+            for delivery in group:  # nothing leaves the store, so no claim is needed: one write delivers it
+                try:
+                    self._sent({**delivery, "attempts": delivery["attempts"] + 1}, digest_of=1)
+                except Conflict:
+                    pass  # another worker delivered it
+            return
+        claimed = [c for c in (self._claim(d) for d in group) if c is not None]
+        if not claimed:
+            return
+        first = claimed[0]
+        if len(claimed) == 1:
+            subject, text = first["subject"], first["message"]
+        else:
+            subject, text = messages.quiet_digest(self.deps.routing.language, [d["message"] for d in claimed])
+        outgoing = Outgoing(notification_id=first["_id"], recipient=first["recipient"], subject=subject, text=text,
+                            urgent=first["urgent"], case_id=first["case_id"],
+                            facts={"event_type": first["about_event_type"], "event_id": first["about_event_id"],
+                                   "link": first["facts"].get("link", "")})
+        sender = self.deps.senders.get(first["channel"])
+        try:
+            if sender is None:
+                raise ChannelError(f"channel {first['channel']} is not configured any more")
+            sender.send(outgoing)
+        except ChannelError as error:
+            for delivery in claimed:
+                self._failed(delivery, str(error))
+            return
+        except Exception as error:  # a bug in an adapter must not stop the worker; treat it as a failure
+            log.exception("channel %s raised unexpectedly", first["channel"])
+            for delivery in claimed:
+                self._failed(delivery, f"{type(error).__name__}: {error}")
+            return
+        for delivery in claimed:
+            self._sent(delivery, digest_of=len(claimed))
+
+    def _claim(self, delivery: dict) -> dict | None:
+        now = self.deps.clock.now()
+        try:
+            return self.deps.store.replace(NOTIFICATIONS, {**delivery, "state": SENDING, "sending_since": stamp(now),
+                                                           "attempts": delivery["attempts"] + 1})
+        except Conflict:
+            return None  # another worker took it
+
+    def _sent(self, delivery: dict, *, digest_of: int) -> None:
+        now = self.deps.clock.now()
+        announce = self._event(delivery, "NotificationSent", {
+            "notification_id": delivery["_id"], "recipient": delivery["recipient"], "channel": delivery["channel"],
+            "message": delivery["message"], "about_event_id": delivery["about_event_id"],
+            "attempts": delivery["attempts"]})
+        self._resolve(delivery, {"state": SENT, "sent_at": stamp(now), "error": "", "digest_of": digest_of}, announce)
+        metrics.NOTIFICATIONS.labels(delivery["channel"], "sent").inc()
+
+    def _failed(self, delivery: dict, error: str) -> None:
+        now = self.deps.clock.now()
+        policy = self.deps.retry
+        if delivery["attempts"] < policy.attempts:
+            pause = policy.delay_s(delivery["attempts"], self.draw())
+            self._resolve(delivery, {"state": RETRY, "error": error,
+                                     "next_attempt_at": stamp(now + timedelta(seconds=pause))}, None)
+            metrics.NOTIFICATIONS.labels(delivery["channel"], "retried").inc()
+            return
+        fallback = self._plan_fallback(delivery)
+        final = fallback is None
+        announce = self._event(delivery, "NotificationFailed", {
+            "notification_id": delivery["_id"], "recipient": delivery["recipient"], "channel": delivery["channel"],
+            "error": error[:500], "attempts": delivery["attempts"], "about_event_id": delivery["about_event_id"],
+            "final": final})
+        self._resolve(delivery, {"state": DEAD_LETTERED if final else FAILED, "error": error,
+                                 "fallback_id": fallback or ""}, announce)
+        metrics.NOTIFICATIONS.labels(delivery["channel"], "dead_lettered" if final else "failed").inc()
+
+    def _plan_fallback(self, delivery: dict) -> str | None:
+        """The next channel of the chain that the person can be reached on and that was not used for this
+        message yet (its delivery id is then new); None when there is none left."""
+        remaining = list(delivery["fallback"])
+        cause = Cause(basis=delivery["basis"], about_event_id=delivery["about_event_id"],
+                      about_event_type=delivery["about_event_type"], case_id=delivery["case_id"],
+                      correlation_id=delivery["correlation_id"], case_org=delivery["case_org"])
+        while remaining:
+            channel = remaining.pop(0)
+            sender = self.deps.senders.get(channel)
+            if sender is None or not sender.can_reach(delivery["recipient"]):
+                continue
+            created = store_delivery(self.deps, cause, delivery["recipient"], delivery["kind"], delivery["facts"],
+                                     channel, remaining, urgent=delivery["urgent"], repeat=delivery["repeat"])
+            if created is not None:
+                return created
+        return None
+
+    def _event(self, delivery: dict, type: str, data: dict) -> Envelope | None:
+        if not delivery["case_id"]:
+            return None  # scheduled messages concern no case, and every event's subject is a case
+        return Envelope(type=type, source=SOURCE, subject=delivery["case_id"], data=data,
+                        id=derived_id(delivery["_id"], type), time=self.deps.clock.now(),
+                        correlation_id=delivery["correlation_id"], causation_id=delivery["about_event_id"])
+
+    def _resolve(self, delivery: dict, change: dict, announce: Envelope | None) -> None:
+        outbox = [to_document(announce)] if announce is not None else []
+        self.deps.store.replace(NOTIFICATIONS, {**delivery, **change, "outbox": outbox,
+                                                "outbox_pending": bool(outbox)})
+
+    def flush_outboxes(self) -> None:
+        for delivery in self.deps.store.find(NOTIFICATIONS, {"outbox_pending": True}, limit=self.batch):
+            self.publisher.publish([from_document(d) for d in delivery["outbox"]])
+            try:
+                self.deps.store.replace(NOTIFICATIONS, {**delivery, "outbox": [], "outbox_pending": False})
+            except Conflict:
+                pass  # published again later; the event id is the same, so consumers drop the repeat
+
+    def mark_interrupted(self) -> None:
+        cutoff = stamp(self.deps.clock.now() - timedelta(seconds=self.deps.send_lease_s))
+        for delivery in self.deps.store.find(NOTIFICATIONS, {"state": SENDING, "sending_since": {"$lt": cutoff}},
+                                             limit=self.batch):
+            log.error("delivery %s was interrupted mid-send; not resending it (at most once)", delivery["_id"])
+            announce = self._event(delivery, "NotificationFailed", {
+                "notification_id": delivery["_id"], "recipient": delivery["recipient"],
+                "channel": delivery["channel"], "attempts": delivery["attempts"],
+                "error": "interrupted while sending: the outcome is unknown, so it is not sent again",
+                "about_event_id": delivery["about_event_id"], "final": True})
+            try:
+                self._resolve(delivery, {"state": UNCERTAIN, "error": "interrupted while sending"}, announce)
+            except Conflict:
+                continue
+            metrics.NOTIFICATIONS.labels(delivery["channel"], "dead_lettered").inc()
+
+    def report_dead_letters(self) -> int:
+        count = self.deps.store.count(NOTIFICATIONS, {"state": {"$in": list(DEAD_LETTER_STATES)}})
+        metrics.DEAD_LETTERS.set(count)
+        return count
