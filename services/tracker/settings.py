@@ -15,7 +15,7 @@ class TrackerSettings:
     http: HttpSettings = field(default_factory=lambda: HttpSettings("127.0.0.1", DEFAULT_PORT, 2))
     sla_warning_share: float = 0.8  # SlaWarning once this share of a deadline's limit has passed
     sla_sweep_interval_s: float = 30.0
-    bucket_interval_s: float = 2.0  # how often the indicator buckets take the cases' pending changes
+    bucket_interval_s: float = 3.0  # how often the indicator buckets take the cases' pending changes
     calendar_file: str = ""  # the operator's holidays/workdays per year (shared.working_time)
     timezone: str = "Asia/Shanghai"
 

@@ -34,9 +34,8 @@ def run(tracker: Tracker, stop: StopFlag) -> None:
 
 def update_buckets(tracker: Tracker) -> None:
     """Bring the indicator buckets up to date with the cases' pending changes."""
-    try:
-        while handlers.add_pending_to_buckets(tracker.store) > 0:
-            pass
+    try:  # one bounded batch per tick, so the timer never crowds out the consume loop
+        handlers.add_pending_to_buckets(tracker.store, batch=200)
     except BackendUnavailable as error:
         log.warning("indicator buckets not updated, backend unavailable: %s", error)
     except Exception:
