@@ -339,5 +339,52 @@ def bench_tracker(cases: int, repeat: int) -> None:
 # ---- end replay and bench (tracker) ------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------- bench (the benchmark driver, services/bench)
+
+bench_group = main.commands.get("bench")  # another block above may already have made the group
+if not isinstance(bench_group, click.Group):
+    @main.group("bench")
+    def bench_group() -> None:
+        """Benchmarks (docs/benchmarks.md)."""
+
+
+@bench_group.command("pipeline")
+@click.option("--backend", type=click.Choice(BACKENDS), default="embedded", show_default=True)
+@click.option("--cases", type=click.IntRange(min=1), default=1000, show_default=True, help="reports to drive")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="open loop: reports per second (default: as fast as intake answers)")
+@click.option("--connections", type=click.IntRange(min=1), default=16, show_default=True,
+              help="concurrent keep-alive client connections")
+@click.option("--profile", is_flag=True, help="profile every service with py-spy while the reports flow")
+@click.option("--port-base", type=int, default=lambda: int(os.environ.get("GRIDDESK_BENCH_PORT_BASE", "18400")),
+              show_default="18400 or GRIDDESK_BENCH_PORT_BASE", help="services listen on port-base+1..+4")
+@click.option("--baseline-batch", type=click.IntRange(min=1), default=100, show_default=True,
+              help="records per append in the embedded baseline")
+@click.option("--timeout", "notify_timeout_s", type=float, default=120.0, show_default=True,
+              help="seconds to wait for the last notification")
+@click.option("--write-doc", is_flag=True, help="replace this run's section of docs/benchmarks.md")
+@click.option("--keep", is_flag=True, help="keep the temporary directory (logs, data)")
+def bench_pipeline(backend: str, cases: int, rate: float | None, connections: int, profile: bool, port_base: int,
+                   baseline_batch: int, notify_timeout_s: float, write_doc: bool, keep: bool) -> None:
+    """Drive N reports through intake → router → tracker → notifier and compare with the transport."""
+    import signal
+
+    from services.bench.pipeline import PipelineOptions, run_pipeline
+    from services.bench.system import REPO
+
+    command = " ".join(["griddesk bench pipeline", f"--backend {backend}", f"--cases {cases}"]
+                       + ([f"--rate {rate:g}"] if rate else []) + (["--profile"] if profile else []))
+    options = PipelineOptions(backend=backend, cases=cases, rate=rate, connections=connections, profile=profile,
+                              port_base=port_base, baseline_batch=baseline_batch, notify_timeout_s=notify_timeout_s,
+                              keep_dir=keep, doc_path=REPO / "docs" / "benchmarks.md" if write_doc else None,
+                              command=command)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the system and backends are stopped
+    result = run_pipeline(options, say=click.echo)
+    if result["missing"] or not result["accepted"]:
+        sys.exit(1)
+
+# ---------------------------------------------------------------- end of bench
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,123 @@
+"""Drives reports into intake over HTTP, as channel clients do: several concurrent keep-alive
+connections, either as fast as intake answers (closed loop) or open loop at a fixed arrival rate.
+
+Only the standard library's ``http.client``: one persistent connection per client thread."""
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+# Plausible reports across the taxonomy, so the router's classifier does its real work.
+SAMPLE_TEXTS = (
+    ("楼道灯坏了好几天，晚上看不见路", "facility"),
+    ("小区垃圾桶满了没人清理，味道很大", "sanitation"),
+    ("楼上漏水到我家天花板，沟通不了", "dispute"),
+    ("有人在楼道里给电动车充电，很危险", "safety"),
+    ("停水两天了，也没有通知", "utility"),
+    ("独居老人好几天没出门，担心出事", "special"),
+    ("绿化带被占用搭了棚子", "construction"),
+    ("消防通道被车堵住了", "parking"),
+)
+CHANNELS = ("hotline", "mini_program", "opinion_box", "visit", "patrol")
+
+
+def report_body(index: int, unit_codes: list[str]) -> dict:
+    text, hint = SAMPLE_TEXTS[index % len(SAMPLE_TEXTS)]
+    return {"channel": CHANNELS[index % len(CHANNELS)], "text": f"{text}（{index}）",
+            "reporter": {"name": "压测用户", "phone": "13900001111"},
+            "location": {"unit_code": unit_codes[index % len(unit_codes)]}, "category_hint": hint}
+
+
+@dataclass
+class LoadResult:
+    first_sent: float = 0.0
+    last_accepted: float = 0.0
+    accepted_at: dict[str, float] = field(default_factory=dict)  # case id -> wall time of the 202
+    http_ms: list[float] = field(default_factory=list)  # request -> 202, per accepted report
+    failures: dict[str, int] = field(default_factory=dict)  # status or error -> count
+
+
+class ReportLoad:
+    """Sends ``cases`` reports over ``connections`` keep-alive connections; ``rate`` (reports/s) makes
+    the arrivals open loop: report i is due at start + i/rate, whether or not earlier ones are answered."""
+
+    def __init__(self, intake_url: str, api_key: str, unit_codes: list[str], *, cases: int,
+                 connections: int = 16, rate: float | None = None, timeout_s: float = 30.0):
+        self._url = urlsplit(intake_url)
+        self._api_key = api_key
+        self._unit_codes = unit_codes
+        self._cases = cases
+        self._connections = max(1, connections)
+        self._rate = rate
+        self._timeout_s = timeout_s
+        self._next_index = itertools.count()
+        self._lock = threading.Lock()
+        self._result = LoadResult()
+        self._start = 0.0
+
+    def run(self) -> LoadResult:
+        self._start = time.monotonic()
+        self._result.first_sent = time.time()
+        threads = [threading.Thread(target=self._client, name=f"bench-client-{n}", daemon=True)
+                   for n in range(min(self._connections, self._cases))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return self._result
+
+    def _client(self) -> None:
+        connection = self._connect()
+        while True:
+            index = next(self._next_index)
+            if index >= self._cases:
+                break
+            if self._rate:
+                delay = self._start + index / self._rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            connection = self._send(connection, index)
+        connection.close()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self._url.hostname, self._url.port, timeout=self._timeout_s)
+
+    def _send(self, connection: http.client.HTTPConnection, index: int) -> http.client.HTTPConnection:
+        body = json.dumps(report_body(index, self._unit_codes), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "X-API-Key": self._api_key,
+                   "Idempotency-Key": str(uuid.uuid4())}
+        for attempt in range(3):  # a closed keep-alive connection is reopened; the key makes retries safe
+            sent = time.monotonic()
+            try:
+                connection.request("POST", "/api/v1/reports", body=body, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                connection = self._connect()
+                if attempt == 2:
+                    self._count_failure(type(error).__name__)
+                continue
+            if response.status == 202:
+                self._accept(json.loads(payload)["case_id"], (time.monotonic() - sent) * 1000.0)
+            else:
+                self._count_failure(str(response.status))
+            break
+        return connection
+
+    def _accept(self, case_id: str, http_ms: float) -> None:
+        now = time.time()
+        with self._lock:
+            self._result.accepted_at[case_id] = now
+            self._result.http_ms.append(http_ms)
+            self._result.last_accepted = max(self._result.last_accepted, now)
+
+    def _count_failure(self, reason: str) -> None:
+        with self._lock:
+            self._result.failures[reason] = self._result.failures.get(reason, 0) + 1

@@ -1,0 +1,95 @@
+"""The benchmark's profile summary, memory aggregation and its section of docs/benchmarks.md."""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+from services.bench import report
+from services.bench.memory import family_rss_kb, process_table, service_rss_kb
+from services.bench.profiling import parse_collapsed, short_frame, summarise
+
+RAW = """\
+process 1:"python -m services.cli worker tracker";run (services/launcher.py:80);_react (shared/consumer.py:120);write (/x/shared/adapters/sqlite_connection.py:56) 6
+process 1:"python -m services.cli worker tracker";run (services/launcher.py:80);_react (shared/consumer.py:120);load (/venv/lib/marshmallow/schema.py:700);deepcopy (/usr/lib/python3.11/copy.py:128) 3
+process 1:"python -m services.cli worker tracker";select (/usr/lib/python3.11/selectors.py:468) 1
+not a stack line
+"""
+
+
+def test_collapsed_stacks_are_parsed_root_first_with_their_counts():
+    stacks = parse_collapsed(RAW.splitlines())
+    assert [count for _, count in stacks] == [6, 3, 1]
+    assert stacks[0][0][-1] == "write (/x/shared/adapters/sqlite_connection.py:56)"
+
+
+def test_frames_are_shortened_and_griddesk_frames_keep_package_and_line():
+    assert short_frame("write (/x/shared/adapters/sqlite_connection.py:56)") == \
+        "write (shared/adapters/sqlite_connection.py:56)"
+    assert short_frame("deepcopy (/usr/lib/python3.11/copy.py:128)") == "deepcopy (copy.py)"
+    assert short_frame("<no file>") == "<no file>"
+
+
+def test_the_summary_names_where_cpu_goes_and_which_of_our_code_paths_cost_most():
+    summary = summarise(parse_collapsed(RAW.splitlines()))
+    assert summary.samples == 10
+    assert summary.hottest_self[0] == ("write (shared/adapters/sqlite_connection.py:56)", 0.6)
+    assert ("deepcopy (copy.py)", 0.3) in summary.hottest_self
+    # the deepest griddesk frame takes what it calls: _react for the marshmallow stack
+    assert dict(summary.hottest_own) == {"write (shared/adapters/sqlite_connection.py:56)": 0.6,
+                                         "_react (shared/consumer.py:120)": 0.3}
+    assert summarise([]).samples == 0
+
+
+def test_a_services_memory_is_the_sum_of_its_process_families():
+    table = {10: (1, 100), 11: (10, 50), 12: (10, 50), 13: (11, 5),  # intake-serve: master, 2 workers, a child
+             20: (1, 70),  # intake-worker
+             30: (1, 80), 31: (99, 1000)}  # router-serve; 31 is someone else's
+    assert family_rss_kb(10, table) == 205
+    assert family_rss_kb(404, table) == 0  # exited
+    assert service_rss_kb({"intake-serve": 10, "intake-worker": 20, "router-serve": 30}, table) == \
+        {"intake": 275, "router": 80}
+
+
+def test_the_process_table_of_this_machine_includes_this_process():
+    parent, rss_kb = process_table()[os.getpid()]
+    assert parent == os.getppid() and rss_kb > 0
+
+
+def result(**overrides) -> dict:
+    base = {"backend": "embedded", "cases": 100, "offered_rate_per_s": 0, "connections": 4, "accepted": 100,
+            "notified": 100, "missing": 0, "failures": {}, "accepted_per_s": 90.0, "cases_per_s": 80.0,
+            "events_per_s": 320.0, "events_per_case": 4.0, "p50_ms": 300.0, "p95_ms": 700.0, "p99_ms": 900.0,
+            "max_ms": 950.0, "http_p50_ms": 20.0, "http_p99_ms": math.nan, "peak_rss_mb": {"intake": 150.0},
+            "baseline": {"transport": "SqliteEventLog", "records": 400, "mean_record_bytes": 700.0,
+                         "write_per_s": 5000.0, "read_per_s": 9000.0},
+            "baseline_per_s": 3200.0, "ratio": 0.1, "profile_rate": 50, "finished_at": "2026-11-28 22:00 UTC",
+            "commit": "abc1234", "machine": {"cpu": "a CPU", "cores": 2, "memory_gb": 23.5,
+                                             "load_average_at_start": [2.0, 1.9, 1.8], "python": "3.11.7"}}
+    return {**base, **overrides}
+
+
+def test_the_last_line_is_one_json_object_with_the_required_fields_and_no_nan():
+    line = report.json_line(result(p99_ms=math.nan))
+    data = json.loads(line)
+    assert {"cases_per_s", "p50_ms", "p99_ms", "baseline_per_s", "ratio"} <= set(data)
+    assert data["p99_ms"] is None and data["cases_per_s"] == 80.0
+
+
+def test_targets_depend_on_the_load_mode():
+    assert [name for name, _ in report.targets(result())] == ["≥ 300 cases/s sustained", "ratio ≥ 0.3"]
+    at_100 = report.targets(result(offered_rate_per_s=100))
+    assert at_100 == [("p99 < 1000 ms at 100 cases/s", True), ("ratio ≥ 0.3", False)]
+
+
+def test_a_run_replaces_only_its_own_section_of_the_doc(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"# Benchmarks\n\nhand-written analysis\n\n{report.NEW_SECTIONS_MARKER}\n", encoding="utf-8")
+    report.write_doc(doc, result(cases_per_s=81.5), {}, "griddesk bench pipeline --backend embedded")
+    report.write_doc(doc, result(offered_rate_per_s=100, cases_per_s=99.0), {}, "griddesk bench pipeline --rate 100")
+    report.write_doc(doc, result(cases_per_s=123.4), {}, "griddesk bench pipeline --backend embedded")
+    text = doc.read_text(encoding="utf-8")
+    assert text.count("<!-- bench:embedded-max begin -->") == 1
+    assert text.count("<!-- bench:embedded-rate100 begin -->") == 1
+    assert "123.4 cases/s" in text and "99.0 cases/s" in text and "81.5 cases/s" not in text
+    assert text.index("hand-written analysis") < text.index("embedded-max") < text.index(report.NEW_SECTIONS_MARKER)
