@@ -33,6 +33,7 @@ test: install
 	@bash deploy/local/ensure-tools.sh
 	@set -euo pipefail; \
 	trap 'bash $(BACKENDS_SCRIPT) stop >/dev/null 2>&1 || true' EXIT; \
+	bash deploy/local/browser.sh; \
 	out=$$(bash $(BACKENDS_SCRIPT) start); echo "$$out" | tail -n 2; \
 	export GRIDDESK_TEST_KAFKA_BOOTSTRAP=$$(echo "$$out" | sed -n 's/^KAFKA_BOOTSTRAP=//p' | tail -n 1); \
 	export GRIDDESK_TEST_MONGODB_URI=$$(echo "$$out" | sed -n 's/^MONGODB_URI=//p' | tail -n 1); \

@@ -298,6 +298,51 @@ def route(replay: bool, config_path: str, days: float, show_all: bool) -> None:
 # ---------------------------------------------------------------- end of classify
 
 
+# ---- replay and bench (tracker) ----------------------------------------------------------------------------
+
+@main.command()
+@click.option("--yes", is_flag=True, help="do not ask before wiping the tracker's projections")
+def replay(yes: bool) -> None:
+    """Rebuild the tracker's projections (cases, indicators) from the event log. Stop the tracker worker first."""
+    from services.tracker import bootstrap
+    from services.tracker.replay import rebuild
+
+    if not yes:
+        click.confirm("This wipes the tracker's cases and indicators and rebuilds them. Continue?", abort=True)
+    tracker = bootstrap.build()
+    bootstrap.prepare(tracker)
+    try:
+        with click.progressbar(length=1, label="replaying events", show_pos=True) as bar:
+            def advance(step: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(step)
+
+            result = rebuild(tracker, advance)
+    finally:
+        tracker.log.close()
+        tracker.store.close()
+    click.echo(f"projected {result['projected']} events ({result['skipped']} undecodable skipped)")
+
+
+@_bench_group().command("tracker")
+@click.option("--cases", default=10_000, show_default=True, help="synthetic cases to load")
+@click.option("--repeat", default=30, show_default=True, help="runs of each indicator query")
+def bench_tracker(cases: int, repeat: int) -> None:
+    """Load CASES cases' events, replay them (events/s), time the dashboard's indicator queries (p50/p95)."""
+    from services.tracker import bootstrap
+    from services.tracker.bench import run_bench
+
+    tracker = bootstrap.build()
+    bootstrap.prepare(tracker)
+    try:
+        run_bench(tracker, cases, repeat, click.echo)
+    finally:
+        tracker.log.close()
+        tracker.store.close()
+
+# ---- end replay and bench (tracker) ------------------------------------------------------------------------
+
+
 # ---------------------------------------------------------------- bench (the benchmark driver, services/bench)
 
 bench_group = main.commands.get("bench")  # another block above may already have made the group

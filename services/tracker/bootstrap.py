@@ -10,9 +10,12 @@ from shared.backends import build_event_log, build_store
 from shared.consumer import ConsumeLoop
 from shared.events.contracts import ALL_TOPICS, dead_letter_topic
 from shared.ports import Clock, DocumentStore, EventLog
+from shared.publisher import EventPublisher
 from shared.web import create_service_app
+from shared.working_time import WorkingCalendar
 from services.tracker import handlers
 from services.tracker.settings import TrackerSettings
+from services.tracker.sla import SlaPolicy
 
 SERVICE = "tracker"
 
@@ -23,16 +26,22 @@ class Tracker:
     store: DocumentStore
     log: EventLog
     clock: Clock
+    policy: SlaPolicy
 
-    def consume_loop(self) -> ConsumeLoop:
-        return ConsumeLoop(self.log, SERVICE, SERVICE, list(ALL_TOPICS), handlers.reactions(self.store))
+    def consume_loop(self, group: str = SERVICE) -> ConsumeLoop:
+        return ConsumeLoop(self.log, SERVICE, group, list(ALL_TOPICS), handlers.reactions(self.store, self.policy))
+
+    def sweep(self) -> int:
+        return handlers.sweep_deadlines(self.store, EventPublisher(self.log, SERVICE), self.clock, self.policy)
 
 
 def build(settings: TrackerSettings | None = None, *, store: DocumentStore | None = None,
           log: EventLog | None = None, clock: Clock | None = None) -> Tracker:
     settings = settings or TrackerSettings.from_env()
+    calendar = WorkingCalendar.from_file(settings.calendar_file or None, timezone=settings.timezone)
     return Tracker(settings, store or build_store(settings.backend),
-                   log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock())
+                   log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock(),
+                   SlaPolicy(calendar, settings.sla_warning_share))
 
 
 def prepare(tracker: Tracker) -> None:
@@ -42,9 +51,11 @@ def prepare(tracker: Tracker) -> None:
 
 def create_app(tracker: Tracker | None = None) -> Flask:
     from services.tracker.api import blueprint
+    from services.tracker.dashboard import dashboard
 
     tracker = tracker or build()
     app = create_service_app(SERVICE, {"store": tracker.store.ping, "event_log": tracker.log.ping})
     app.extensions["griddesk"] = tracker
     app.register_blueprint(blueprint)
+    app.register_blueprint(dashboard)
     return app

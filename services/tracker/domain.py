@@ -3,7 +3,8 @@
 Events of one case come from several topics, so they can arrive in any order and more than once.
 The projection keeps every event once (by id) in a timeline sorted by (time, causal rank) and
 recomputes the state from the whole timeline on each change: arrival order never matters.
-Standard library only.
+The state machine (``TRANSITIONS``) refuses impossible transitions: such an event stays in the
+timeline, marked ``refused``, and changes nothing. Standard library only.
 """
 from __future__ import annotations
 
@@ -11,12 +12,32 @@ from typing import Any
 
 # Causal rank breaks ties between events stamped with the same time.
 RANK = {"CaseReported": 0, "CaseClassified": 1, "CaseAssigned": 2, "NotificationSent": 3}
-STATE_AFTER = {"CaseReported": "reported", "CaseClassified": "classified", "CaseAssigned": "assigned"}
+
+OPEN_WORK = ("assigned", "acknowledged", "in_progress", "extended", "reopened")
+TERMINAL = ("closed", "rejected", "withdrawn", "merged")
+STATES = ("reported", "classified", "assigned", "acknowledged", "in_progress", "waiting_for_resident",
+          "resolved", "verified", "closed", "returned", "reopened", "extended", "merged", "rejected", "withdrawn")
+# event type -> (states it may happen in, state after it; None keeps the state)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "CaseClassified": (("reported", "classified", "returned"), "classified"),
+    "CaseAcknowledged": (("assigned",), "acknowledged"),
+    "CaseStarted": (("assigned", "acknowledged", "extended", "reopened"), "in_progress"),
+    "ArrivedOnSite": (("assigned", "acknowledged", "extended", "reopened"), "in_progress"),
+    "CaseReturned": (("assigned", "acknowledged", "in_progress"), "returned"),
+    "CaseResolved": (OPEN_WORK, "resolved"),
+    "CaseClosed": (("resolved", "verified", "waiting_for_resident"), "closed"),
+    "CaseReopened": (("resolved", "verified", "waiting_for_resident", "closed"), "reopened"),
+    "CaseRejected": (("reported", "classified", "assigned", "acknowledged", "returned"), "rejected"),
+    "CaseWithdrawn": (("reported", "classified", "assigned", "acknowledged", "in_progress", "returned",
+                       "extended", "reopened", "resolved", "verified", "waiting_for_resident"), "withdrawn"),
+    "CaseMerged": (("reported", "classified", "assigned", "acknowledged", "in_progress", "returned",
+                    "extended", "reopened"), "merged"),
+}
 
 
 def new_case(case_id: str) -> dict[str, Any]:
     return {"_id": case_id, "case_id": case_id, "state": "reported", "timeline": [], "event_ids": [],
-            "owner": None, "org": {}, "category": None, "tier": None, "channel": None}
+            "owner": None, "org": {}, "category": None, "tier": None, "channel": None, "assignments": []}
 
 
 def already_applied(case: dict, event_id: str) -> bool:
@@ -53,34 +74,167 @@ def _causal_order(entries: list[dict]) -> list[dict]:
 
 
 def _folded(case: dict[str, Any]) -> dict[str, Any]:
-    folded = {**case, "state": "reported"}
+    folded = {**case, "state": "reported", "assignments": [], "escalations": 0, "returns": 0, "reopens": 0,
+              "dispatches": 0, "extension_until": None, "extended": False, "feedback": None, "resolved_at": None, "first_resolved_at": None,
+              "closed_at": None, "breaches": [], "warnings": [], "cluster": None, "merged_into": None}
     for entry in case["timeline"]:
-        data = entry["data"]
-        kind = entry["type"]
-        if kind in STATE_AFTER:
-            folded["state"] = STATE_AFTER[kind]
-        if kind == "CaseReported":
-            folded.update(channel=data["channel"], text=data["text"], reporter=data.get("reporter", {}),
-                          location=data.get("location", {}), reported_at=data["reported_at"])
-        elif kind == "CaseClassified":
-            folded.update(category=data["category"], tier=data["tier"], confidence=data["confidence"])
-        elif kind == "CaseAssigned":
-            folded.update(owner={**data["assignee"], "since": entry["time"]}, org=data["org"],
-                          category=data["category"], tier=data["tier"], assigned_at=entry["time"])
+        entry.pop("refused", None)
+        if not _fold_one(folded, entry):
+            entry["refused"] = True
+    folded["owner"] = _owner_view(folded)
     folded["updated_at"] = case["timeline"][-1]["time"] if case["timeline"] else None
+    folded["breaches_open"] = open_breaches(folded)
     return folded
+
+
+def _fold_one(case: dict, entry: dict) -> bool:
+    """Fold one timeline entry into ``case`` in place; False when the state machine refuses it."""
+    kind, data, time = entry["type"], entry["data"], entry["time"]
+    rule = TRANSITIONS.get(kind)
+    assignment = _target_assignment(case, data.get("assignment_id") or "")
+    on_parallel = assignment is not None and assignment["parallel"]
+    if rule and not on_parallel:
+        allowed, after = rule
+        if case["state"] not in allowed:
+            return False
+        case["state"] = after or case["state"]
+    if kind == "CaseReported":
+        case.update(channel=data["channel"], text=data["text"], reporter=data.get("reporter", {}),
+                    location=data.get("location", {}), reported_at=data["reported_at"])
+    elif kind == "CaseClassified":
+        case.update(category=data["category"], tier=data["tier"], confidence=data["confidence"])
+    elif kind == "CaseReclassified":
+        case.update(category=data["category"], tier=data["tier"])
+    elif kind == "CaseAssigned":
+        return _assign(case, entry)
+    elif kind == "CaseAcknowledged" and assignment is not None:
+        assignment["acknowledged_at"] = assignment["acknowledged_at"] or time
+    elif kind == "ArrivedOnSite" and assignment is not None:
+        assignment["arrived_at"] = assignment["arrived_at"] or time
+    elif kind == "CaseResolved":
+        if assignment is not None:
+            assignment["resolved_at"] = time
+        if not on_parallel:
+            case["resolved_at"] = time
+            case["first_resolved_at"] = case["first_resolved_at"] or time
+    elif kind == "CaseReturned":
+        case["returns"] += 1
+        _end_owner(case)
+    elif kind == "ExtensionDecided" and data.get("approved") and case["state"] in OPEN_WORK:
+        case.update(extended=True, extension_until=data.get("until") or None, state="extended")
+        owner = _current_owner(case)
+        if owner is not None and data.get("until"):
+            owner["resolve_due"] = data["until"]
+    elif kind == "CaseVerified":
+        if case["state"] != "resolved":
+            return False
+        case["state"] = "verified" if data["accepted"] else "reopened"
+    elif kind == "CaseReopened":
+        case["reopens"] += 1
+        case["resolved_at"] = None
+    elif kind == "CaseClosed":
+        case["closed_at"] = time
+    elif kind == "FeedbackGiven":
+        case["feedback"] = {"satisfied": data["satisfied"], "comment": data.get("comment", ""), "at": time}
+    elif kind == "CaseEscalated":
+        case["escalations"] += 1
+    elif kind == "CaseClustered":
+        case["cluster"] = {"cluster_id": data["cluster_id"], "size": data["size"]}
+    elif kind == "CaseMerged":
+        case["merged_into"] = data["into_case_id"]
+    elif kind in ("SlaWarning", "SlaBreached"):
+        key = "warnings" if kind == "SlaWarning" else "breaches"
+        mark = {"assignment_id": data["assignment_id"], "deadline": data["deadline"], "due": data["due"],
+                "level": data["level"], "at": time}
+        if (mark["assignment_id"], mark["deadline"]) not in {(m["assignment_id"], m["deadline"]) for m in case[key]}:
+            case[key].append(mark)
+    return True
+
+
+def _assign(case: dict, entry: dict) -> bool:
+    data, time = entry["data"], entry["time"]
+    if case["state"] in TERMINAL or case["state"] in ("resolved", "verified", "waiting_for_resident"):
+        return False
+    assignment = {"assignment_id": data.get("assignment_id") or entry["event_id"], "assignee": data["assignee"],
+                  "level": data["level"], "parallel": bool(data.get("parallel")),
+                  "department": data.get("department"), "assigned_at": time,
+                  "acknowledge_due": data.get("acknowledge_due"), "resolve_due": data.get("resolve_due"),
+                  "acknowledged_at": None, "arrived_at": None, "resolved_at": None, "active": True}
+    case["assignments"] = [a for a in case["assignments"] if a["assignment_id"] != assignment["assignment_id"]]
+    if not assignment["parallel"]:
+        _end_owner(case)
+        case["dispatches"] += 1
+        case.update(org=data["org"], category=data["category"], tier=data["tier"], assigned_at=time,
+                    state="assigned")
+    elif not case.get("org"):
+        case["org"] = data["org"]
+    case["assignments"].append(assignment)
+    return True
+
+
+def _end_owner(case: dict) -> None:
+    owner = _current_owner(case)
+    if owner is not None:
+        owner["active"] = False
+
+
+def _current_owner(case: dict) -> dict | None:
+    owners = [a for a in case["assignments"] if not a["parallel"] and a["active"]]
+    return owners[-1] if owners else None
+
+
+def _target_assignment(case: dict, assignment_id: str) -> dict | None:
+    """The assignment an action names, or the current owner's when it names none."""
+    if assignment_id:
+        for assignment in case["assignments"]:
+            if assignment["assignment_id"] == assignment_id:
+                return assignment
+    return _current_owner(case)
+
+
+def _owner_view(case: dict) -> dict | None:
+    owner = _current_owner(case)
+    return None if owner is None else {**owner["assignee"], "since": owner["assigned_at"]}
+
+
+def open_deadlines(case: dict) -> list[dict]:
+    """The (assignment, deadline) pairs still waiting for their action: what the SLA sweep watches."""
+    if case["state"] in TERMINAL:
+        return []
+    result = []
+    for a in case["assignments"]:
+        if not a["active"]:
+            continue
+        if a["acknowledge_due"] and not a["acknowledged_at"] and not (not a["parallel"] and a["resolved_at"]):
+            result.append({"assignment_id": a["assignment_id"], "deadline": "acknowledge", "start": a["assigned_at"],
+                           "due": a["acknowledge_due"], "level": a["level"]})
+        resolved = a["resolved_at"] if a["parallel"] else case.get("resolved_at")
+        if a["resolve_due"] and not resolved:
+            result.append({"assignment_id": a["assignment_id"], "deadline": "resolve", "start": a["assigned_at"],
+                           "due": a["resolve_due"], "level": a["level"]})
+    return result
+
+
+def open_breaches(case: dict) -> list[dict]:
+    """Breaches whose action is still missing (the assignment neither acted nor was replaced)."""
+    waiting = {(d["assignment_id"], d["deadline"]) for d in open_deadlines(case)}
+    return [b for b in case["breaches"] if (b["assignment_id"], b["deadline"]) in waiting]
 
 
 def public_view(case: dict[str, Any]) -> dict[str, Any]:
     """The case as the API shows it to staff."""
-    keys = ("case_id", "state", "channel", "category", "tier", "confidence", "text", "reporter", "location",
-            "org", "owner", "reported_at", "assigned_at", "updated_at")
-    view = {k: case.get(k) for k in keys}
+    view = summary_view(case)
+    view["assignments"] = case.get("assignments", [])
+    view["holders"] = [{"assignee": a["assignee"], "from": a["assigned_at"], "parallel": a["parallel"],
+                        "active": a["active"]} for a in case.get("assignments", [])]
     view["timeline"] = case["timeline"]
     return view
 
 
 def summary_view(case: dict[str, Any]) -> dict[str, Any]:
-    view = public_view(case)
-    view.pop("timeline")
+    keys = ("case_id", "state", "channel", "category", "tier", "confidence", "text", "reporter", "location",
+            "org", "owner", "reported_at", "assigned_at", "resolved_at", "closed_at", "updated_at", "escalations",
+            "breaches", "cluster", "merged_into", "feedback")
+    view = {k: case.get(k) for k in keys}
+    view["breaches_open"] = len(case.get("breaches_open") or [])
     return view

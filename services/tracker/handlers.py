@@ -1,51 +1,193 @@
-"""The tracker's reactions: every case event is folded into the case's document."""
+"""The tracker's reactions: every case event is folded into the case's document, and the change in the
+case's contribution to the indicators is added to the indicator buckets."""
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from shared.errors import Conflict
 from shared.events.envelope import Envelope, to_document
-from shared.ports import DocumentStore
-from services.tracker import domain
+from shared.ports import Clock, DocumentStore
+from shared.publisher import EventPublisher
+from services.tracker import domain, indicators, metrics
+from services.tracker.sla import SlaPolicy, sla_event
+
+log = logging.getLogger(__name__)
 
 CASES = "cases"
-CASE_INDEXES = (["reported_at"], ["state"], ["category"], ["tier"], ["org.street"], ["org.community"],
-                ["org.branch"], ["org.compound"], ["org.grid"], ["org.building"], ["org.unit"])
+BUCKETS = "indicator_buckets"
+TRACKER_COLLECTIONS = (CASES, BUCKETS)
+# few indexes: FerretDB updates every one of them on each write of a case
+CASE_INDEXES = (["reported_at"], ["state"], ["next_sla_check"], ["has_pending"], ["breaches_open_count"], ["owner.id"],
+                ["org.street"], ["org.community"], ["org.grid"], ["org.unit"])
+BUCKET_INDEXES = (["scope", "day"],)
+APPLIED_WINDOW = 300  # a bucket remembers the last changes it took, so a change retried after a crash counts once
+ATTEMPTS = 50
 
 
 def prepare_store(store: DocumentStore) -> None:
     for fields in CASE_INDEXES:
         store.ensure_index(CASES, fields)
+    for fields in BUCKET_INDEXES:
+        store.ensure_index(BUCKETS, fields)
 
 
-def project_case(event: Envelope, store: DocumentStore) -> list[Envelope]:
-    """Fold the event into its case. The event id is recorded in the same document write, so a
-    redelivered event changes nothing; a lost race is retried from a fresh read."""
+def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> list[Envelope]:
+    """Fold the event into its case. The event id, the case's new indicator facts and the pending bucket
+    change are recorded in one compare-and-set write, so a redelivered event changes nothing. The
+    buckets are brought up to date off this path, by ``add_pending_to_buckets`` (the worker's timer),
+    so projecting an event costs one read and one write."""
     document = to_document(event)
-    for _ in range(20):
+    for _ in range(ATTEMPTS):
         case = store.get(CASES, event.subject)
-        if case is None:
-            try:
-                store.insert(CASES, domain.apply(domain.new_case(event.subject), document))
-                return []
-            except Conflict:
-                continue
-        if domain.already_applied(case, event.id):
+        if case is not None and domain.already_applied(case, event.id):
             return []
+        before = case or domain.new_case(event.subject)
+        after = refreshed(domain.apply(before, document), policy)
+        deltas = indicators.deltas(before.get("facts") or _no_facts(), after["facts"])
+        if deltas:
+            change = {"id": f"{event.subject}#{len(after['event_ids'])}", "deltas": deltas}
+            after["pending"] = [*(before.get("pending") or []), change]
+        after["has_pending"] = bool(after.get("pending"))
         try:
-            store.replace(CASES, domain.apply(case, document))
+            store.insert(CASES, after) if case is None else store.replace(CASES, after)
             return []
         except Conflict:
             continue
     raise RuntimeError(f"case {event.subject} kept changing while projecting {event.id}")
 
 
-def reactions(store: DocumentStore) -> dict[str, Callable[[Envelope], list[Envelope]]]:
-    """The tracker's whole behaviour at a glance: event type -> reaction."""
-    project = lambda event: project_case(event, store)  # noqa: E731
+def refreshed(case: dict, policy: SlaPolicy) -> dict:
+    """The derived fields every write keeps current: facts, the next SLA check, open breaches."""
+    case["facts"] = indicators.facts(case)
+    case["next_sla_check"] = policy.next_check(case)
+    case["breaches_open_count"] = len(case.get("breaches_open") or [])
+    return case
+
+
+def _no_facts() -> dict:
+    return {"counts": {}, "minutes": None, "keys": []}
+
+
+def add_pending_to_buckets(store: DocumentStore, *, batch: int = 500) -> int:
+    """Add the cases' pending changes to the indicator buckets, then clear them (a timer in the worker;
+    tests call it before reading indicators). Each bucket remembers the ids of the changes it took
+    last, so a change repeated after a crash between the two steps counts once. Returns the cases done."""
+    done = 0
+    for case in store.find(CASES, {"has_pending": True}, sort=[("_id", 1)], limit=batch):
+        changes = case.get("pending") or []
+        for change in changes:
+            for key, delta in change["deltas"].items():
+                add_to_bucket(store, key, delta, change["id"])
+        _clear_pending(store, case, {c["id"] for c in changes})
+        done += 1
+    return done
+
+
+def _clear_pending(store: DocumentStore, case: dict, flushed: set[str]) -> None:
+    for _ in range(ATTEMPTS):
+        left = [c for c in case.get("pending") or [] if c["id"] not in flushed]
+        try:
+            store.replace(CASES, {**case, "pending": left, "has_pending": bool(left)})
+            return
+        except Conflict:
+            case = store.get(CASES, case["_id"])
+            if case is None:
+                return
+    raise RuntimeError(f"case {case['_id']} kept changing while clearing its pending changes")
+
+
+def add_to_bucket(store: DocumentStore, key: str, change: dict, change_id: str) -> None:
+    for _ in range(ATTEMPTS):
+        bucket = store.get(BUCKETS, key)
+        try:
+            if bucket is None:
+                store.insert(BUCKETS, {**indicators.add_to_bucket({"_id": key, **indicators.bucket_fields(key)},
+                                                                   change), "applied": [change_id]})
+                return
+            if change_id in bucket.get("applied", []):
+                return
+            updated = indicators.add_to_bucket(bucket, change)
+            updated["applied"] = [*bucket.get("applied", []), change_id][-APPLIED_WINDOW:]
+            store.replace(BUCKETS, updated)
+            return
+        except Conflict:
+            continue
+    raise RuntimeError(f"indicator bucket {key} kept changing")
+
+
+def mark_sla_published(store: DocumentStore, case_id: str, marks: list[str], policy: SlaPolicy) -> None:
+    """Record, with a conditional update on the case, that the sweep published these SLA events."""
+    for _ in range(ATTEMPTS):
+        case = store.get(CASES, case_id)
+        if case is None:
+            return
+        case["sla_marks"] = sorted(set(case.get("sla_marks") or []) | set(marks))
+        case["next_sla_check"] = policy.next_check(case)
+        try:
+            store.replace(CASES, case)
+            return
+        except Conflict:
+            continue
+    raise RuntimeError(f"case {case_id} kept changing while marking its SLA events")
+
+
+def sweep_deadlines(store: DocumentStore, publisher: EventPublisher, clock: Clock, policy: SlaPolicy,
+                    *, batch: int = 500) -> int:
+    """The SLA sweep (a timer in the worker): publish every SlaWarning / SlaBreached now due, then mark
+    them on the case. Publishing first means a crash repeats an event (same derived id), never loses it."""
+    now = clock.now()
+    published = 0
+    for case in store.find(CASES, {"next_sla_check": {"$lte": now.isoformat()}}, sort=[("next_sla_check", 1)],
+                           limit=batch):
+        due = sorted((c for c in policy.checkpoints(case) if c["at"] <= now),
+                     key=lambda c: (c["at"], c["kind"] != "warning"))
+        if due:
+            publisher.publish([sla_event(case, c) for c in due])
+            published += len(due)
+            for checkpoint in due:
+                if checkpoint["kind"] == "breach":
+                    metrics.count_breach(case, checkpoint["deadline"])
+        mark_sla_published(store, case["case_id"], [c["mark"] for c in due], policy)
+    if published:
+        log.info("SLA sweep published %d events", published)
+    return published
+
+
+def reactions(store: DocumentStore, policy: SlaPolicy) -> dict[str, Callable[[Envelope], list[Envelope]]]:
+    """The tracker's whole behaviour at a glance: every event of every producer is projected."""
+    project = lambda event: project_case(event, store, policy)  # noqa: E731
     return {
+        # intake
         "CaseReported": project,
+        "CaseAcknowledged": project,
+        "CaseStarted": project,
+        "ProgressNoted": project,
+        "PartyMembersCalled": project,
+        "ArrivedOnSite": project,
+        "ExtensionRequested": project,
+        "ExtensionDecided": project,
+        "CaseReturned": project,
+        "CaseReclassified": project,
+        "CaseResolved": project,
+        "CaseVerified": project,
+        "CaseClosed": project,
+        "FeedbackGiven": project,
+        "CaseReopened": project,
+        "CaseWithdrawn": project,
+        "CaseRejected": project,
+        "CaseMerged": project,
+        # router
         "CaseClassified": project,
         "CaseAssigned": project,
+        "CaseInformed": project,
+        "CaseEscalated": project,
+        "CaseClustered": project,
+        "DeliberationRequested": project,
+        # tracker (the SLA sweep's own events)
+        "SlaWarning": project,
+        "SlaBreached": project,
+        # notifier
         "NotificationSent": project,
+        "NotificationFailed": project,
     }

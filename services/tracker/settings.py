@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from shared.config import BackendSettings, HttpSettings
+from shared.config import BackendSettings, HttpSettings, env_float, env_str
 
 DEFAULT_PORT = 8003
 
@@ -13,8 +13,21 @@ DEFAULT_PORT = 8003
 class TrackerSettings:
     backend: BackendSettings = field(default_factory=BackendSettings)
     http: HttpSettings = field(default_factory=lambda: HttpSettings("127.0.0.1", DEFAULT_PORT, 2))
+    sla_warning_share: float = 0.8  # SlaWarning once this share of a deadline's limit has passed
+    sla_sweep_interval_s: float = 30.0
+    bucket_interval_s: float = 3.0  # how often the indicator buckets take the cases' pending changes
+    calendar_file: str = ""  # the operator's holidays/workdays per year (shared.working_time)
+    timezone: str = "Asia/Shanghai"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "TrackerSettings":
         env = os.environ if env is None else env
-        return cls(backend=BackendSettings.from_env(env), http=HttpSettings.from_env("tracker", DEFAULT_PORT, env))
+        share = env_float(env, "GRIDDESK_SLA_WARNING_SHARE", cls.sla_warning_share)
+        if not 0 < share < 1:
+            raise ValueError(f"GRIDDESK_SLA_WARNING_SHARE must be between 0 and 1, got {share}")
+        return cls(backend=BackendSettings.from_env(env), http=HttpSettings.from_env("tracker", DEFAULT_PORT, env),
+                   sla_warning_share=share,
+                   sla_sweep_interval_s=env_float(env, "GRIDDESK_SLA_SWEEP_INTERVAL_S", cls.sla_sweep_interval_s),
+                   bucket_interval_s=env_float(env, "GRIDDESK_INDICATOR_INTERVAL_S", cls.bucket_interval_s),
+                   calendar_file=env_str(env, "GRIDDESK_CALENDAR_FILE", cls.calendar_file),
+                   timezone=env_str(env, "GRIDDESK_TIMEZONE", cls.timezone))

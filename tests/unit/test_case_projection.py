@@ -52,3 +52,47 @@ def test_an_event_never_precedes_its_cause_even_with_a_skewed_clock():
     case = project(reversed(skewed))
     assert [e["type"] for e in case["timeline"]][0] == "CaseReported"
     assert case["state"] == "assigned"
+
+
+def action(n, kind, data, minute):
+    return {"id": f"x{n}", "type": kind, "time": f"2026-11-28T09:{minute:02d}:00+00:00", "source": "/i",
+            "correlation_id": "e1", "causation_id": "e1", "data": data}
+
+
+BY = {"id": "p", "name": "王芳", "role": "unit_steward", "org_code": "U", "level": "unit"}
+
+
+def test_the_full_path_to_closed_and_an_impossible_transition_is_refused():
+    case = project(EVENTS + [action(1, "CaseAcknowledged", {"by": BY}, 1), action(2, "CaseStarted", {"by": BY}, 2),
+                             action(3, "CaseResolved", {"by": BY, "result": "ok"}, 3),
+                             action(4, "CaseVerified", {"by": BY, "accepted": True}, 4),
+                             action(5, "CaseClosed", {"by": BY}, 5),
+                             action(6, "CaseAcknowledged", {"by": BY}, 6)])
+    assert case["state"] == "closed"
+    assert [e.get("refused", False) for e in case["timeline"]][-1] is True
+
+
+def test_a_parallel_department_acknowledges_its_own_assignment_only():
+    parallel = {**EVENTS[2]["data"], "assignment_id": "dept", "parallel": True, "department": "water",
+                "acknowledge_due": "2026-11-28T09:30:00+00:00"}
+    case = project(EVENTS + [dict(EVENTS[2], id="e5", data=parallel),
+                             action(1, "CaseAcknowledged", {"by": BY, "assignment_id": "dept"}, 1)])
+    assert case["state"] == "assigned"  # the owner has not acknowledged
+    department = next(a for a in case["assignments"] if a["assignment_id"] == "dept")
+    assert department["acknowledged_at"] and case["owner"]["name"] == "王芳"
+
+
+def test_returned_then_reassigned_and_reopened_after_feedback():
+    case = project(EVENTS + [action(1, "CaseReturned", {"by": BY, "reason": "不归我"}, 1)])
+    assert case["state"] == "returned" and case["owner"] is None
+    case = project(EVENTS + [action(2, "CaseResolved", {"by": BY, "result": "ok"}, 2),
+                             action(3, "FeedbackGiven", {"satisfied": False}, 3),
+                             action(4, "CaseReopened", {"reason": "没修好", "cause": "feedback"}, 4)])
+    assert case["state"] == "reopened" and case["reopens"] == 1 and case["resolved_at"] is None
+
+
+def test_the_tracker_projects_every_event_type_of_every_producer():
+    from shared.events.contracts import CATALOGUE
+    from services.tracker.handlers import reactions
+
+    assert set(reactions(None, None)) == set(CATALOGUE)
