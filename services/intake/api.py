@@ -95,7 +95,7 @@ def submit_report():
     except handlers.IdempotencyMismatch:
         raise ApiError(422, "idempotency_key_reused",
                        "this Idempotency-Key was already used for a different report")
-    with log_context(case_id=accepted.case_id):
+    with log_context(case_id=accepted.case_id, correlation_id=accepted.correlation_id):
         current_app.logger.info("report accepted" + (" (replay)" if accepted.replayed else ""))
     if not accepted.replayed:
         REPORTS_RECEIVED.labels(submission["channel"]).inc()

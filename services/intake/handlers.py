@@ -34,6 +34,7 @@ class Accepted:
     case_id: str
     token: str
     replayed: bool
+    correlation_id: str = ""  # the CaseReported event's id, which every later event of the case carries
 
 
 class IdempotencyMismatch(Exception):
@@ -100,7 +101,8 @@ def submit_report(command: SubmitReport, *, store: DocumentStore, publisher: Eve
         store.replace(REPORTS, {**stored, "published": True})
     except (BackendUnavailable, Conflict) as error:
         log.warning("report %s stored; publishing deferred to the relay: %s", case_id, error)
-    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=False)
+    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=False,
+                    correlation_id=event.correlation_id)
 
 
 def _replay(store: DocumentStore, command: SubmitReport, fingerprint: str, secret_key: bytes) -> Accepted | None:
@@ -110,7 +112,8 @@ def _replay(store: DocumentStore, command: SubmitReport, fingerprint: str, secre
     if found[0]["fingerprint"] != fingerprint:
         raise IdempotencyMismatch(command.idempotency_key)
     case_id = found[0]["_id"]
-    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=True)
+    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=True,
+                    correlation_id=found[0]["event"]["correlation_id"])
 
 
 def case_file(store: DocumentStore, case_id: str) -> dict:
@@ -122,7 +125,10 @@ def case_file(store: DocumentStore, case_id: str) -> dict:
     if report is None:
         raise CaseNotFound(case_id)
     try:
-        return store.insert(CASE_FILES, casework.new_case_file(case_id, report["event"]["data"]))
+        # the case's correlation id (its CaseReported event's) follows every action event, so one id
+        # finds the case in every service's logs and on every topic
+        return store.insert(CASE_FILES, {**casework.new_case_file(case_id, report["event"]["data"]),
+                                         "correlation_id": report["event"]["correlation_id"]})
     except Conflict:
         return store.get(CASE_FILES, case_id)
 
@@ -144,7 +150,7 @@ def act(command: Act, *, store: DocumentStore, publisher: EventPublisher, clock:
         now = clock.now()
         updated, recorded = casework.apply(command.action, command.actor, case, command.payload, assignment,
                                            now.isoformat())
-        envelopes = _envelopes(command.case_id, recorded, now)
+        envelopes = _envelopes(command.case_id, recorded, now, case.get("correlation_id", ""))
         response = {"case_id": command.case_id, "state": updated["state"],
                     "events": [{"id": e.id, "type": e.type} for e in envelopes]}
         updated["outbox"] = case["outbox"] + [to_document(e) for e in envelopes]
@@ -162,8 +168,9 @@ def act(command: Act, *, store: DocumentStore, publisher: EventPublisher, clock:
     return Acted(response, replayed=False)
 
 
-def _envelopes(case_id: str, recorded: list[tuple[str, dict]], now) -> list[Envelope]:
-    first = Envelope(type=recorded[0][0], source=domain.SOURCE, subject=case_id, data=recorded[0][1], time=now)
+def _envelopes(case_id: str, recorded: list[tuple[str, dict]], now, correlation_id: str = "") -> list[Envelope]:
+    first = Envelope(type=recorded[0][0], source=domain.SOURCE, subject=case_id, data=recorded[0][1], time=now,
+                     correlation_id=correlation_id)
     return [first] + [first.caused(event_type, domain.SOURCE, data) for event_type, data in recorded[1:]]
 
 
@@ -202,6 +209,7 @@ def record_router_event(event: Envelope, *, store: DocumentStore) -> list[Envelo
         else:
             updated = casework.record_escalation(case, event.data, time)
         updated["applied"] = (case["applied"] + [event.id])[-_APPLIED_KEPT:]
+        updated.setdefault("correlation_id", event.correlation_id)
         try:
             store.replace(CASE_FILES, updated)
             return []

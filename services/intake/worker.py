@@ -26,6 +26,9 @@ def relay(intake: Intake, stop: StopFlag) -> None:
         except BackendUnavailable as error:
             failures += 1
             log.warning("relay paused: %s (attempt %d)", error, failures)
+        except Exception:  # a bug must not silently end the relay while the consume loop runs on
+            failures += 1
+            log.exception("relay step failed (attempt %d); retrying", failures)
         stop.wait(min(intake.settings.relay_interval_s * 2 ** failures, 30.0))
 
 

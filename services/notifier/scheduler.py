@@ -1,4 +1,4 @@
-"""The one home of APScheduler: the scheduled messages' timetable, run in the notifier's worker
+"""The notifier's home of APScheduler: the scheduled messages' timetable, run in the notifier's worker
 process only (one process — a job store cannot be shared, and gunicorn workers never schedule).
 Jobs read the time from the injected clock, so tests call them with any time and never wait."""
 from __future__ import annotations

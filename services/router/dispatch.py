@@ -51,7 +51,7 @@ class Planner:
         return cause.caused("CaseInformed", SOURCE, {"person": person, "reason": reason}, purpose=purpose, time=now)
 
     def department_person(self, code: str) -> dict:
-        return {"id": f"department/{code}", "name": self.rules.department_names[code], "role": "department",
+        return {"id": f"{code}/department", "name": self.rules.department_names[code], "role": "department",
                 "phone": "", "org_code": code, "level": "department"}
 
     def dispatch(self, cause: Envelope, facts: CaseFacts, owner: Assignment, now: datetime,

@@ -1,4 +1,4 @@
-"""The router's worker process: the consume loop over intake's events."""
+"""The router's worker process: the consume loop over intake's and the tracker's events."""
 from __future__ import annotations
 
 from shared.process import StopFlag

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from shared.errors import Conflict
+from shared.errors import BackendUnavailable, Conflict
 from shared.events.envelope import Envelope, to_document
 from shared.ports import Clock, DocumentStore
 from shared.publisher import EventPublisher
@@ -54,7 +54,8 @@ def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> li
             return []
         except Conflict:
             continue
-    raise RuntimeError(f"case {event.subject} kept changing while projecting {event.id}")
+    # Contention, not a bad event: retry the batch (never dead-letter a case's event for being busy).
+    raise BackendUnavailable(f"case {event.subject} kept changing while projecting {event.id}")
 
 
 def refreshed(case: dict, policy: SlaPolicy) -> dict:

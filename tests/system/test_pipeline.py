@@ -147,3 +147,22 @@ def test_killing_services_while_reports_flow_loses_and_duplicates_nothing(system
     listed = requests.get(f"{system.url('tracker')}/api/v1/cases?per_page=500", headers=system.staff(),
                           timeout=10).json()
     assert listed["total"] == len(accepted)
+
+
+def test_a_case_can_be_followed_through_all_four_services_logs_by_its_correlation_id(system):
+    import json
+
+    case_id = report(system, units(system, 1)[0])
+    case = wait_all_notified(system, [case_id])[case_id]
+    correlation_id = case["timeline"][0]["correlation_id"]
+    deadline, services = time.monotonic() + 30, set()
+    while time.monotonic() < deadline and services != {"intake", "router", "tracker", "notifier"}:
+        services = set()
+        for line in system.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{") and correlation_id in line:
+                entry = json.loads(line)
+                if entry.get("correlation_id") == correlation_id:
+                    assert entry.get("case_id") == case_id
+                    services.add(entry["service"])
+        time.sleep(0.5)
+    assert services == {"intake", "router", "tracker", "notifier"}
