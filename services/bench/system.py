@@ -98,6 +98,10 @@ class RunningSystem:
 
 def start_system(settings: BackendSettings, var_dir: Path, port_base: int, timeout_s: float = 180) -> RunningSystem:
     env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+    # The load comes from one demo key and one reporter: rate limits would measure themselves, not the
+    # pipeline (0 = unlimited; set them explicitly to benchmark with limits on).
+    for limit in ("KEY_PER_MINUTE", "PHONE_PER_HOUR", "IP_PER_MINUTE"):
+        env.setdefault(f"GRIDDESK_INTAKE_RATE_{limit}", "0")
     for offset, service in enumerate(SERVICES, start=1):
         env[f"GRIDDESK_{service.upper()}_PORT"] = str(port_base + offset)
     var_dir.mkdir(parents=True, exist_ok=True)
