@@ -63,6 +63,19 @@ class BackendSettings:
         )
 
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that select these settings in a child process (from_env's inverse)."""
+        return {
+            "GRIDDESK_BACKEND": self.backend, "GRIDDESK_DATA_DIR": self.data_dir,
+            "GRIDDESK_SQLITE_SYNCHRONOUS": self.sqlite_synchronous,
+            "GRIDDESK_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "GRIDDESK_KAFKA_PARTITIONS": str(self.kafka_partitions),
+            "GRIDDESK_KAFKA_REPLICATION": str(self.kafka_replication),
+            "GRIDDESK_MONGODB_URI": self.mongodb_uri, "GRIDDESK_MONGODB_DATABASE": self.mongodb_database,
+            "GRIDDESK_NAMESPACE": self.namespace,
+        }
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     host: str

@@ -47,16 +47,3 @@ def backend_settings(request, tmp_path) -> BackendSettings:
     return BackendSettings(backend="kafka", kafka_bootstrap=kafka, mongodb_uri=mongo,
                            namespace=unique_namespace(), kafka_partitions=3)
 
-
-def settings_env(settings: BackendSettings) -> dict[str, str]:
-    """The environment variables that select ``settings`` in a child process."""
-    return {
-        "GRIDDESK_BACKEND": settings.backend,
-        "GRIDDESK_DATA_DIR": settings.data_dir,
-        "GRIDDESK_SQLITE_SYNCHRONOUS": settings.sqlite_synchronous,
-        "GRIDDESK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "GRIDDESK_KAFKA_PARTITIONS": str(settings.kafka_partitions),
-        "GRIDDESK_MONGODB_URI": settings.mongodb_uri,
-        "GRIDDESK_MONGODB_DATABASE": settings.mongodb_database,
-        "GRIDDESK_NAMESPACE": settings.namespace,
-    }

@@ -55,16 +55,6 @@ def backend_settings(backend: str, var_dir: Path, kafka_bootstrap: str = "", mon
                            kafka_partitions=configured.kafka_partitions, namespace=f"bench{uuid.uuid4().hex[:8]}_")
 
 
-def settings_env(settings: BackendSettings) -> dict[str, str]:
-    return {
-        "GRIDDESK_BACKEND": settings.backend, "GRIDDESK_DATA_DIR": settings.data_dir,
-        "GRIDDESK_SQLITE_SYNCHRONOUS": settings.sqlite_synchronous,
-        "GRIDDESK_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "GRIDDESK_KAFKA_PARTITIONS": str(settings.kafka_partitions),
-        "GRIDDESK_MONGODB_URI": settings.mongodb_uri, "GRIDDESK_MONGODB_DATABASE": settings.mongodb_database,
-        "GRIDDESK_NAMESPACE": settings.namespace,
-    }
-
 
 @dataclass
 class RunningSystem:
@@ -96,20 +86,24 @@ class RunningSystem:
                 self.process.wait()
 
 
-def start_system(settings: BackendSettings, var_dir: Path, port_base: int, timeout_s: float = 180) -> RunningSystem:
-    env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+def start_system(settings: BackendSettings, var_dir: Path, port_base: int, timeout_s: float = 180, *,
+                 extra_env: dict[str, str] | None = None, system_class: type = RunningSystem) -> RunningSystem:
+    """Start ``griddesk run --demo`` and wait until every service is ready. ``extra_env`` overrides the
+    defaults below; ``system_class`` lets the system tests add their own helpers to the handle."""
+    env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
     # The load comes from one demo key and one reporter: rate limits would measure themselves, not the
     # pipeline (0 = unlimited; set them explicitly to benchmark with limits on).
     for limit in ("KEY_PER_MINUTE", "PHONE_PER_HOUR", "IP_PER_MINUTE"):
         env.setdefault(f"GRIDDESK_INTAKE_RATE_{limit}", "0")
     for offset, service in enumerate(SERVICES, start=1):
         env[f"GRIDDESK_{service.upper()}_PORT"] = str(port_base + offset)
+    env.update(extra_env or {})
     var_dir.mkdir(parents=True, exist_ok=True)
     log_path = var_dir / "system.log"
     with open(log_path, "w") as log_file:
         process = subprocess.Popen([sys.executable, "-m", "services.cli", "run", "--demo", "--var-dir", str(var_dir)],
                                    env=env, cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
-    system = RunningSystem(process, var_dir, log_path)
+    system = system_class(process, var_dir, log_path)
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
