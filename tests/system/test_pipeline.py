@@ -56,7 +56,9 @@ def fetch_case(system, case_id):
     return response.json() if response.status_code == 200 else None
 
 
-def wait_all_notified(system, case_ids, timeout_s=90):
+def wait_all_notified(system, case_ids, timeout_s=240):
+    # an outcome check, not a speed check (benchmarks measure speed): on FerretDB v1 the tracker can take
+    # minutes to project a burst on this 2-core machine (docs/benchmarks.md)
     deadline, pending, cases = time.monotonic() + timeout_s, set(case_ids), {}
     while pending and time.monotonic() < deadline:
         for case_id in list(pending):
