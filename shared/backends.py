@@ -37,3 +37,21 @@ def build_file_store(settings: BackendSettings) -> FileStore:
         return GridFsFileStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database)
     from shared.adapters.disk_file_store import DiskFileStore
     return DiskFileStore(os.path.join(settings.data_dir, "files"))
+
+
+def discard_namespace(settings: BackendSettings) -> None:
+    """Give up a namespace on shared servers: delete its topics and drop its database. For test runs and
+    benchmarks, which each take a fresh namespace; a broker that keeps thousands of dead partitions
+    slows down every later client. Refuses settings without a namespace (that is a real deployment)."""
+    if settings.backend != "kafka":
+        return
+    if not settings.namespace:
+        raise ValueError("only a namespaced deployment can be discarded")
+    from shared.adapters.kafka_event_log import KafkaEventLog
+    from shared.adapters.mongo_store import MongoStore
+    log = KafkaEventLog(settings.kafka_bootstrap)
+    log.delete_topics(settings.namespace)
+    log.close()
+    store = MongoStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database)
+    store.drop()
+    store.close()

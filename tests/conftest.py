@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.backends import discard_namespace
 from shared.config import BackendSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,12 @@ def unique_namespace() -> str:
 def backend_settings(request, tmp_path) -> BackendSettings:
     """Settings for one backend: a fresh SQLite directory, or a fresh namespace on the real servers."""
     if request.param == "embedded":
-        return BackendSettings(backend="embedded", data_dir=str(tmp_path / "data"), sqlite_synchronous="NORMAL")
+        yield BackendSettings(backend="embedded", data_dir=str(tmp_path / "data"), sqlite_synchronous="NORMAL")
+        return
     kafka, mongo = request.getfixturevalue("real_backends")
-    return BackendSettings(backend="kafka", kafka_bootstrap=kafka, mongodb_uri=mongo,
-                           namespace=unique_namespace(), kafka_partitions=3)
+    settings = BackendSettings(backend="kafka", kafka_bootstrap=kafka, mongodb_uri=mongo,
+                               namespace=unique_namespace(), kafka_partitions=3)
+    yield settings
+    # a broker keeping every earlier test's partitions gets slower test after test: give them back
+    discard_namespace(settings)
 

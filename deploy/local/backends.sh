@@ -101,7 +101,7 @@ fetch_ferretdb() {
     local want stamp="$FERRETDB_BIN.sha256"
     need "$GO"
     # Rebuild when the sources, the build tags or the Go toolchain change.
-    want="$( { cat "$HERE/ferretdb/main.go" "$HERE/ferretdb/go.mod" "$HERE/ferretdb/go.sum";
+    want="$( { cat "$HERE"/ferretdb/*.go "$HERE/ferretdb/go.mod" "$HERE/ferretdb/go.sum";
                echo "$FERRETDB_TAGS"; "$GO" env GOVERSION GOOS GOARCH; } | sha256sum | cut -d' ' -f1)"
     if [[ -x "$FERRETDB_BIN" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0

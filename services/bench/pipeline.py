@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from shared.backends import build_event_log
+from shared.backends import build_event_log, discard_namespace
 from services.bench import report, statistics
 from services.bench.baseline import measure_transport
 from services.bench.load import ReportLoad
@@ -42,7 +42,7 @@ class PipelineOptions:
 
 def run_pipeline(options: PipelineOptions, say: Callable[[str], None] = print) -> dict:
     work_dir = Path(tempfile.mkdtemp(prefix="griddesk-bench-"))
-    backends = None
+    backends = settings = None
     try:
         kafka, mongo = os.environ.get("GRIDDESK_KAFKA_BOOTSTRAP", ""), os.environ.get("GRIDDESK_MONGODB_URI", "")
         if options.backend == "kafka" and not (kafka and mongo):
@@ -65,6 +65,8 @@ def run_pipeline(options: PipelineOptions, say: Callable[[str], None] = print) -
     finally:
         if backends:
             backends.stop()
+        elif settings and settings.namespace and not options.keep_dir:
+            discard_namespace(settings)  # servers shared with others: give the run's topics and database back
         if options.keep_dir:
             say(f"kept {work_dir}")
         else:

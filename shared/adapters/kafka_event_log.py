@@ -54,6 +54,21 @@ class KafkaEventLog:
         finally:
             admin.close()
 
+    def delete_topics(self, prefix: str) -> list[str]:
+        """Delete every topic whose name starts with ``prefix`` (a namespace given up); the deleted names."""
+        if not prefix:
+            raise ValueError("refusing to delete every topic of the broker")
+        admin = self._admin()
+        try:
+            doomed = [t for t in admin.list_topics() if t.startswith(prefix)]
+            if doomed:
+                admin.delete_topics(doomed, timeout_ms=int(self._timeout_s * 1000))
+            return doomed
+        except KafkaError as error:
+            raise BackendUnavailable(f"Kafka topic deletion: {error}") from error
+        finally:
+            admin.close()
+
     def _the_producer(self) -> KafkaProducer:
         if self._producer is None:  # created lazily: never before a server process forks
             try:

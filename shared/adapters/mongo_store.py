@@ -29,6 +29,11 @@ class MongoStore:
                 tz_aware=True)
         return self._client[self._database_name]
 
+    def drop(self) -> None:
+        """Drop the whole database (a namespace given up)."""
+        with _translated(self._database_name):
+            self._db.client.drop_database(self._database_name)
+
     def ensure_index(self, collection: str, fields: Sequence[str], *, unique: bool = False) -> None:
         name = f"ix_{'_'.join(f.replace('.', '_') for f in fields)}"
         with _translated(collection):

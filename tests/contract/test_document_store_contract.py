@@ -1,6 +1,8 @@
 """The DocumentStore port's contract, run against SQLite and a real MongoDB-wire server (FerretDB)."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from shared.backends import build_store
@@ -99,3 +101,33 @@ def test_an_empty_collection_answers_queries(store):
     assert store.find("nothing_here", {"x": 1}) == []
     assert store.count("nothing_here") == 0
     store.ping()
+
+
+def test_concurrent_compare_and_set_writers_never_lose_an_update(backend_settings, store):
+    """Read-modify-write from several clients at once: every successful replace must be kept (each writer
+    appends its own mark), which only holds if the version check and the write are one atomic step."""
+    store.insert("counters", {"_id": "c", "marks": []})
+    writers, rounds = 4, 25
+
+    def write(name):
+        own = build_store(backend_settings)
+        try:
+            for n in range(rounds):
+                while True:
+                    current = own.get("counters", "c")
+                    try:
+                        own.replace("counters", {**current, "marks": current["marks"] + [f"{name}{n}"]})
+                        break
+                    except Conflict:
+                        continue
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=write, args=(f"w{i}-",)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    final = store.get("counters", "c")
+    assert len(final["marks"]) == writers * rounds, f"{writers * rounds - len(final['marks'])} updates lost"
+    assert final["_v"] == 1 + writers * rounds

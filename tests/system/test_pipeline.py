@@ -71,8 +71,20 @@ def wait_all_notified(system, case_ids, timeout_s=240):
                 cases[case_id] = case
                 pending.discard(case_id)
         time.sleep(0.3)
-    assert not pending, f"{len(pending)} cases never got assigned and notified, e.g. {sorted(pending)[:3]}\n{system.logs()}"
+    assert not pending, f"{len(pending)} cases never got assigned and notified:\n" + "\n".join(
+        trail(system, case_id) for case_id in sorted(pending)[:3])
     return cases
+
+
+def trail(system, case_id):
+    """What the tracker shows of a case and every log line of every service that names it."""
+    try:
+        case = fetch_case(system, case_id)
+    except requests.ConnectionError:
+        case = None
+    seen = [e["type"] for e in case["timeline"]] if case else "not projected"
+    lines = [line for line in system.log_path.read_text(errors="replace").splitlines() if case_id in line]
+    return f"{case_id}: timeline {seen}\n" + "\n".join(lines[-40:])
 
 
 def test_fifty_reports_are_assigned_to_named_people_with_their_timelines(system):

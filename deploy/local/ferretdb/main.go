@@ -10,6 +10,9 @@
 //
 //	ferretdb-local -listen 127.0.0.1:27018 -dir /path/to/sqlite/dir
 //
+// FerretDB itself listens on a private Unix socket; clients reach it through the atomic front
+// (atomic_front.go), which makes conditional writes atomic as they are on MongoDB.
+//
 // Logs go to stderr. SIGTERM / SIGINT cancel the context and shut down cleanly.
 package main
 
@@ -18,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -61,8 +65,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	socketDir, err := os.MkdirTemp("", "ferretdb-local-")
+	if err != nil {
+		logger.Error("create socket dir", "error", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(socketDir)
+	socket := filepath.Join(socketDir, "ferretdb.sock")
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener:  ferretdb.ListenerConfig{Unix: socket},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
@@ -73,6 +85,22 @@ func main() {
 	}
 
 	logger.Info("ferretdb-local starting", "listen", *listen, "sqlite", sqliteURL, "pid", os.Getpid())
+
+	front, err := net.Listen("tcp", *listen)
+	if err != nil {
+		logger.Error("listen", "address", *listen, "error", err)
+		os.Exit(1)
+	}
+	go func() {
+		<-ctx.Done()
+		front.Close()
+	}()
+	go func() {
+		if err := (&atomicFront{backend: socket, logger: logger}).serve(front); err != nil {
+			logger.Error("atomic front stopped", "error", err)
+			stop()
+		}
+	}()
 
 	// Run blocks until ctx is cancelled; listeners are ready shortly after it starts.
 	if err = f.Run(ctx); err != nil {
