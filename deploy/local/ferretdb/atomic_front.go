@@ -8,7 +8,7 @@ package main
 // atomic, and griddesk's MongoStore relies on exactly that (docs/architecture.md, "Stores").
 //
 // So the clients talk to this front, which relays the MongoDB wire protocol to FerretDB over a
-// Unix socket and lets only one write command at a time through. Reads pass freely. The proxy
+// Unix socket and lets only one write command per collection at a time through. Reads pass freely. The proxy
 // understands just enough of the protocol to find a request's command name (OP_MSG section 0) and
 // to follow replies flagged moreToCome; it never changes a byte.
 
@@ -38,7 +38,22 @@ var serialised = map[string]bool{
 type atomicFront struct {
 	backend string // FerretDB's Unix socket
 	logger  *slog.Logger
-	writes  sync.Mutex
+	mu      sync.Mutex
+	writes  map[string]*sync.Mutex // one lock per collection name: writes to different collections overlap
+}
+
+func (f *atomicFront) lockFor(collection string) *sync.Mutex {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.writes == nil {
+		f.writes = map[string]*sync.Mutex{}
+	}
+	lock, ok := f.writes[collection]
+	if !ok {
+		lock = &sync.Mutex{}
+		f.writes[collection] = lock
+	}
+	return lock
 }
 
 func (f *atomicFront) serve(listener net.Listener) error {
@@ -76,9 +91,10 @@ func (f *atomicFront) handle(client net.Conn) {
 
 // relay sends one request and passes back its replies, holding the write lock for a write command.
 func (f *atomicFront) relay(request []byte, client, server net.Conn) error {
-	if serialised[commandName(request)] {
-		f.writes.Lock()
-		defer f.writes.Unlock()
+	if name, collection := command(request); serialised[name] {
+		lock := f.lockFor(collection)
+		lock.Lock()
+		defer lock.Unlock()
 	}
 	if _, err := server.Write(request); err != nil {
 		return err
@@ -124,29 +140,47 @@ func moreToCome(message []byte) bool {
 		binary.LittleEndian.Uint32(message[16:20])&flagMoreToCome != 0
 }
 
-// commandName is the first key of an OP_MSG's body document (section kind 0); "" otherwise.
-func commandName(message []byte) string {
+// command is the first key of an OP_MSG's body document (section kind 0) and, when that key's value is
+// a string, the value: the collection the command works on. ("", "") for anything else.
+func command(message []byte) (name, collection string) {
 	if opCode(message) != opMsg || len(message) < 21 {
-		return ""
+		return "", ""
 	}
 	for at := 20; at < len(message); {
 		kind := message[at]
 		at++
 		if at+4 > len(message) {
-			return ""
+			return "", ""
 		}
 		size := int(binary.LittleEndian.Uint32(message[at : at+4]))
 		if kind == 0 {
-			// document: int32 size, then the first element: type byte, then its name (a C string)
-			name := at + 5
-			for end := name; end < len(message) && end < at+size; end++ {
-				if message[end] == 0 {
-					return string(message[name:end])
-				}
-			}
-			return ""
+			return firstElement(message[at:min(at+size, len(message))])
 		}
 		at += size // kind 1: a document sequence, sized including its own int32
 	}
-	return ""
+	return "", ""
+}
+
+// firstElement reads a BSON document's first element: its name, and its value if it is a string.
+func firstElement(document []byte) (name, value string) {
+	const bsonString = 0x02
+	if len(document) < 6 {
+		return "", ""
+	}
+	kind, start := document[4], 5 // int32 size, then type byte, then the name as a C string
+	end := start
+	for end < len(document) && document[end] != 0 {
+		end++
+	}
+	if end >= len(document) {
+		return "", ""
+	}
+	name = string(document[start:end])
+	if at := end + 1; kind == bsonString && at+4 <= len(document) {
+		length := int(binary.LittleEndian.Uint32(document[at : at+4])) // includes the trailing NUL
+		if length > 0 && at+4+length <= len(document) {
+			value = string(document[at+4 : at+4+length-1])
+		}
+	}
+	return name, value
 }
