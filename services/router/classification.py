@@ -358,7 +358,7 @@ class CategoryProfiles:
     it (a bigram every category has, like 小区, says nothing)."""
 
     def __init__(self, texts: Mapping[str, Iterable[str]]):
-        counts = {category: sum((bigrams(t) for t in items), Counter()) for category, items in texts.items()}
+        counts = {category: bigrams("。".join(items)) for category, items in texts.items()}
         spread = Counter(gram for grams in counts.values() for gram in grams)
         self._rarity = {gram: (len(counts) / n) ** 0.5 for gram, n in spread.items()}
         self._postings: dict[str, list[tuple[str, float]]] = {}  # bigram -> (category, weight): one lookup each
