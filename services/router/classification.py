@@ -1,13 +1,17 @@
-"""What a report is about and how it must be handled, from its text: a weighted lexicon per category,
-emergency patterns that are ignored when negated or not about danger now, and the channel's hint
-weighed as one more piece of evidence. Pure; the lexicon (services/router/data/lexicon.yaml) is
-handed in, already parsed, and the text must already be folded to Simplified Chinese (normalise.py).
-See docs/classifier.md for the method and its figures."""
+"""What a report is about and how it must be handled, from its text. Two signals for the category: a
+weighted lexicon per category and character-bigram similarity to each category's description and terms
+(which decides when the words are weak or missing). Danger now is found by emergency words and by compositional cues (hazard × happening now /
+severity / people at risk), both ignored when negated, past, hypothetical or reported from elsewhere. The
+channel's hint is weighed as one more piece of evidence, and words typed with the wrong homophone are read
+as the lexicon's word. Pure (standard library only); the lexicon (services/router/data/lexicon.yaml, with
+its pinyin table) is handed in, already parsed, and the text must already be folded to Simplified Chinese
+(normalise.py). See docs/classifier.md for the method and its figures."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Iterable, Mapping
 
 WEIGHTS = {"strong": 3.0, "terms": 2.0, "weak": 1.0, "places": 0.5}
 EMERGENCY_WEIGHT = 4.0  # danger now outweighs any one word: "垃圾房着火了" is a safety case
@@ -15,8 +19,11 @@ DISMISSED_WEIGHT = 1.0  # "怕引起火灾": not an emergency, but still a hint 
 LENGTH_BONUS = 0.1  # per character: between equal weights the more specific (longer) term wins
 GAP = ".{0,6}"  # "A+B": B within six characters after A
 CUE_WINDOW = 12  # how far before an emergency word a negation or a "not now" cue still applies
-PAST_MARKERS = ("过",)  # "晕倒过": it happened once, it is not happening now
-METHOD = "lexicon-v2"
+ONE_CHARACTER_MAX = WEIGHTS["terms"]  # one character (砸, 偷, 狗) is never strong evidence: 装修砸墙, 车窗被砸
+SIMILARITY_WEIGHT = 8.0  # a typical resemblance (0.1-0.3) is worth a weak-to-ordinary word; chosen on the sets
+NOTHING_BELOW = 1.0  # less than one weak word's worth (a faint resemblance alone): the text says nothing
+ALARM_OVERRIDE = 3.0  # "救命啊，物业费又涨了": a cry for help does not beat strong evidence of a harmless category
+METHOD = "lexicon-v3"
 
 
 @dataclass(frozen=True)
@@ -56,69 +63,120 @@ def _compile(label: str) -> re.Pattern:
 class Classifier:
     def __init__(self, lexicon: Mapping):
         self.version = lexicon.get("version", 1)
-        self.categories = tuple(lexicon["categories"])
-        self.default_tier = {name: spec.get("tier", "general") for name, spec in lexicon["categories"].items()}
-        self.terms = [_term(label, WEIGHTS[kind], name)
-                      for name, spec in lexicon["categories"].items()
-                      for kind in WEIGHTS for label in spec.get(kind) or ()]
+        categories = lexicon["categories"]
+        self.categories = tuple(categories)
+        self.default_tier = {name: spec.get("tier", "general") for name, spec in categories.items()}
+        self.terms = [_term(label, WEIGHTS[kind] if len(label) > 1 else min(WEIGHTS[kind], ONE_CHARACTER_MAX), name)
+                      for name, spec in categories.items() for kind in WEIGHTS for label in spec.get(kind) or ()]
         self.emergency = [_term(label, EMERGENCY_WEIGHT, name)
                           for name, labels in lexicon.get("emergency", {}).items() for label in labels]
+        self.cues = compile_cues(lexicon.get("emergency_cues") or {})
+        self.alarms = [_term(label, 0.0, lexicon.get("alarm_category", "special")) for label in lexicon.get("alarms") or ()]
+        # only a category that has emergency words or cues can be an emergency on a bare cry for help
+        self.can_be_emergency = {t.category for t in self.emergency} | {c.category for c in self.cues}
         self.coordination = {name: [_compile(t) for t in spec.get("coordination_terms") or ()]
-                             for name, spec in lexicon["categories"].items()}
-        self.any_coordination = [_compile(t) for t in lexicon.get("coordination_terms") or ()]
+                             for name, spec in categories.items()}
+        # "跟物业说了好几次": the party a resident turned to is not what the report is about, but shows that
+        # another party is needed; these phrases are hidden from the category words and lift the tier
+        self.addressed = [_compile(t) for t in lexicon.get("addressed") or ()]
+        self.any_coordination = [_compile(t) for t in lexicon.get("coordination_terms") or ()] + self.addressed
         self.negations = tuple(lexicon.get("negations") or ())
         self.not_now = tuple(lexicon.get("not_now") or ())
+        self.past_after = tuple(lexicon.get("past_after") or ("过",))
+        masks = sorted(lexicon.get("not_danger") or (), key=len, reverse=True)
+        self._masks = re.compile("|".join(map(re.escape, masks))) if masks else None
         self.hint_weight = float(lexicon.get("hint_weight", 1.5))
         typos = lexicon.get("typos") or {}
         self._typos = re.compile("|".join(map(re.escape, sorted(typos, key=len, reverse=True)))) if typos else None
         self._typo_map = dict(typos)
+        words = [part for term in (*self.terms, *self.emergency, *self.alarms) for part in term.label.split("+")]
+        words += [w for body in (lexicon.get("emergency_cues") or {}).values() for group in body["all"] for w in group]
+        sounds = {char: sound for sound, chars in (lexicon.get("sounds") or {}).items() for char in chars}
+        self._homophones = HomophoneFolder([*words, *typos.values()], lambda char: sounds.get(char, char),
+                                           lexicon.get("homophone_exceptions") or ())
+        self._profiles = CategoryProfiles({name: [spec.get("describe") or "",
+                                                  *(t.label.replace("+", "") for t in self.terms if t.category == name)]
+                                           for name, spec in categories.items()})
 
     def fold(self, text: str) -> str:
+        return self._fold(text)[0]
+
+    def _fold(self, text: str) -> tuple[str, list[dict]]:
         text = re.sub(r"\s+", "", text)
-        return self._typos.sub(lambda m: self._typo_map[m.group(0)], text) if self._typos else text
+        text = self._typos.sub(lambda m: self._typo_map[m.group(0)], text) if self._typos else text
+        return self._homophones.fold(text)
 
     def classify(self, text: str, hint: str | None = None) -> Classification:
-        text = self.fold(text)
-        matches = _longest_only(_find(self.terms, text))
-        scores: dict[str, float] = {}
-        matched: dict[str, list[str]] = {}
-        for match in matches:
-            if self._negated(text, match.start):
-                continue
-            scores[match.term.category] = (scores.get(match.term.category, 0.0) + match.term.weight
-                                           + LENGTH_BONUS * match.term.size)
-            matched.setdefault(match.term.category, []).append(match.term.label)
-        emergencies, dismissed = [], []
-        for match in _find(self.emergency, text):
-            cue = self._cue_before(text, match.start) or _past(text, match.end)
-            (dismissed if cue else emergencies).append((match, cue))
-        for match, cue in (*emergencies, *dismissed):
-            weight = DISMISSED_WEIGHT if cue else match.term.weight
-            scores[match.term.category] = scores.get(match.term.category, 0.0) + weight
+        text, sound_alikes = self._fold(text)
+        scores, matched = self._lexicon_scores(text)
+        similar = self._profiles.similarity(text)
+        for name, value in similar.items():
+            scores[name] = scores.get(name, 0.0) + SIMILARITY_WEIGHT * value
+        emergencies, dismissed = self._dangers(text)
+        for found, cue in (*emergencies, *dismissed):
+            scores[found.category] = scores.get(found.category, 0.0) + (DISMISSED_WEIGHT if cue else EMERGENCY_WEIGHT)
+        evidence = max(scores.values(), default=0.0)
         hint_used = hint in self.default_tier and hint != "other"
         if hint_used:
             scores[hint] = scores.get(hint, 0.0) + self.hint_weight
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.categories.index(item[0])))
-        if not ranked or ranked[0][1] <= self.hint_weight and not matched and not emergencies:
+        if emergencies:  # the danger decides what the case is about: "车库灌满了，大爷挪车没上来" is safety
+            ranked.sort(key=lambda item: item[0] not in {f.category for f, _ in emergencies})
+        alarms = [] if emergencies else self._alarms(text)
+        if evidence < NOTHING_BELOW and not alarms:
             # nothing in the text itself: a bare hint is a guess, so it stays below the triage threshold
-            category, confidence = (ranked[0][0], 0.3) if ranked else ("other", 0.2)
+            category, confidence = (hint, 0.3) if hint_used else ("other", 0.2)
         else:
             category, best = ranked[0]
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
             confidence = best / (best + runner_up + 0.5) * (0.5 + 0.5 * min(1.0, best / 4))
-        if emergencies:
+        alarmed = bool(alarms) and (category in self.can_be_emergency or evidence < ALARM_OVERRIDE)
+        if alarmed and category not in self.can_be_emergency:
+            category = alarms[0].term.category
+        if emergencies or alarmed:
             tier, confidence = "emergency", max(confidence, 0.9)
         else:
             tier = self._tier(category, text)
         explanation = {
             "method": METHOD, "lexicon_version": self.version,
             "matched": sorted(set(matched.get(category, []))),
-            "emergency_terms": sorted({m.term.label for m, _ in emergencies}),
-            "dismissed_emergency_terms": [{"term": m.term.label, "because": cue} for m, cue in dismissed],
+            "emergency_terms": sorted({f.label for f, _ in emergencies}),
+            "dismissed_emergency_terms": [{"term": f.label, "because": cue} for f, cue in dismissed],
+            "alarms": [m.term.label for m in alarms] if alarmed else [],
+            "similar": {name: round(value, 2) for name, value in sorted(similar.items(), key=lambda i: -i[1])[:3]},
+            "sound_alikes": sound_alikes,
             "hint": hint, "hint_agreed": (hint == category) if hint else None,
             "scores": {name: round(value, 2) for name, value in ranked[:3]},
         }
         return Classification(category, tier, round(min(0.99, confidence), 2), explanation)
+
+    def _lexicon_scores(self, text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
+        scores: dict[str, float] = {}
+        matched: dict[str, list[str]] = {}
+        for pattern in self.addressed:
+            text = pattern.sub(lambda m: "□" * len(m.group(0)), text)
+        for match in _longest_only(_find(self.terms, text)):
+            if self._negated(text, match.start):
+                continue
+            scores[match.term.category] = (scores.get(match.term.category, 0.0) + match.term.weight
+                                           + LENGTH_BONUS * match.term.size)
+            matched.setdefault(match.term.category, []).append(match.term.label)
+        return scores, matched
+
+    def _dangers(self, text: str) -> tuple[list, list]:
+        """Emergency words and cues that stand, and those dismissed with the reason (negated, past, not now)."""
+        masked = self._masks.sub(lambda m: "□" * len(m.group(0)), text) if self._masks else text
+        found = [(_Danger(m.term.label, m.term.category), ((m.start, m.end),)) for m in _find(self.emergency, masked)]
+        found += [(_Danger("+".join(m.words), m.cue.category), m.spans) for m in find_cues(self.cues, masked, text)]
+        standing, dismissed = [], []
+        for danger, spans in found:
+            cue = next(filter(None, (self._cue_before(masked, start) or self._past(masked, end) for start, end in spans)),
+                       None)
+            (dismissed if cue else standing).append((danger, cue))
+        return standing, dismissed
+
+    def _alarms(self, text: str) -> list[_Match]:
+        return [m for m in _find(self.alarms, text) if not self._cue_before(text, m.start)]
 
     def _tier(self, category: str, text: str) -> str:
         tier = self.default_tier.get(category, "general")
@@ -139,6 +197,16 @@ class Classifier:
                 return f"negated ({word})"
         return next((f"not now ({cue})" for cue in self.not_now if cue in clause), None)
 
+    def _past(self, text: str, end: int) -> str | None:
+        """A marker right after the word says it is over: "晕倒过", "着火以后"."""
+        return next((f"past ({marker})" for marker in self.past_after if text.startswith(marker, end)), None)
+
+
+@dataclass(frozen=True)
+class _Danger:
+    label: str
+    category: str
+
 
 def _find(terms: list[_Term], text: str) -> list[_Match]:
     found = []
@@ -151,11 +219,162 @@ def _find(terms: list[_Term], text: str) -> list[_Match]:
     return found
 
 
-def _past(text: str, end: int) -> str | None:
-    return next((f"past ({marker})" for marker in PAST_MARKERS if text.startswith(marker, end)), None)
-
-
 def _longest_only(matches: list[_Match]) -> list[_Match]:
     """Drop a match overlapping a longer one ("充电" in "充电桩坏", "灯+坏" in "红绿灯坏"): the longer says more."""
     return [m for m in matches
             if not any(o.start < m.end and m.start < o.end and o.term.size > m.term.size for o in matches)]
+
+
+# ---------------------------------------------------------------- homophones
+HOMOPHONE_SIZES = (5, 4, 3)  # longest first; two characters are too few: 打了 sounds like 搭了, 可以 like 可疑
+
+
+class HomophoneFolder:
+    """A resident on a pinyin keyboard picks the wrong character with the right sound (垃及桶, 门金卡, 物页费).
+    A run of three or more characters that sounds exactly like a lexicon word (toneless pinyin), shares at
+    least one character with it in the same place, and is not that word, is rewritten to the word."""
+
+    def __init__(self, words: Iterable[str], syllable: Callable[[str], str], exceptions: Iterable[str] = ()):
+        self._syllable = syllable
+        self._exceptions = frozenset(exceptions)
+        self._words = frozenset(w for w in words if len(w) in HOMOPHONE_SIZES and _all_han(w))
+        self._by_sound: dict[tuple[str, ...], str] = {}
+        for word in sorted(self._words):
+            self._by_sound.setdefault(tuple(map(syllable, word)), word)
+        self._first_sounds = frozenset(sound[0] for sound in self._by_sound)  # screens out most positions
+
+    def fold(self, text: str) -> tuple[str, list[dict]]:
+        """The text with sound-alikes rewritten, and what was rewritten (for the explanation)."""
+        sounds = [self._syllable(c) for c in text]
+        out, folded, i = [], [], 0
+        while i < len(text):
+            word = self._word_at(text, sounds, i)
+            typed = text[i:i + len(word)] if word else text[i]
+            if word and word != typed:
+                folded.append({"typed": typed, "read_as": word})
+            out.append(word or typed)
+            i += len(typed)
+        return "".join(out), folded
+
+    def _word_at(self, text: str, sounds: list[str], i: int) -> str | None:
+        """The word the characters at i spell or sound like (a word spelled right is kept whole)."""
+        if sounds[i] not in self._first_sounds:
+            return None
+        for size in HOMOPHONE_SIZES:
+            typed = text[i:i + size]
+            if typed in self._words:
+                return typed
+            word = self._by_sound.get(tuple(sounds[i:i + size])) if len(typed) == size else None
+            if word and typed not in self._exceptions and any(a == b for a, b in zip(typed, word)):
+                return word
+        return None
+
+
+def _all_han(word: str) -> bool:
+    return all("\u4e00" <= c <= "\u9fff" for c in word)
+
+
+# ---------------------------------------------------------------- compositional emergency cues
+CUE_SPAN = 24  # every group of a cue within this many characters: one resident's sentence, not the whole report
+SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Danger now by composition: a hazard (or a person) and a sign that it is happening now, is severe or
+    puts someone at risk; it stands when every group matches in one sentence, close together, without
+    overlapping (冒 + 火星, 燃气 + 越来越浓, 电梯 + 出不来, 好几天没出门 + 电话打不通)."""
+    name: str
+    category: str
+    groups: tuple[re.Pattern, ...]
+    unless: tuple[str, ...]  # a harmless source named in the sentence explains it: "烧纸，烟很大" is no fire
+
+
+@dataclass(frozen=True)
+class CueMatch:
+    cue: Cue
+    spans: tuple[tuple[int, int], ...]  # one per group: a "not now" cue before any of them dismisses the match
+    words: tuple[str, ...]
+
+
+def compile_cues(spec: Mapping[str, Mapping]) -> list[Cue]:
+    return [Cue(name, body["category"], tuple(_alternatives(group) for group in body["all"]),
+                tuple(body.get("unless") or ())) for name, body in spec.items()]
+
+
+def _alternatives(words: Iterable[str]) -> re.Pattern:
+    return re.compile("|".join(GAP.join(map(re.escape, w.split("+"))) for w in sorted(words, key=len, reverse=True)))
+
+
+def find_cues(cues: list[Cue], text: str, unmasked: str | None = None) -> list[CueMatch]:
+    """Cues in ``text`` (words that only look like hazards already masked); ``unless`` is read in ``unmasked``."""
+    unmasked = text if unmasked is None else unmasked
+    present = [cue for cue in cues if all(group.search(text) for group in cue.groups)]  # most: cheaply absent
+    found = []
+    for start, sentence in _sentences(text) if present else ():
+        original = unmasked[start:start + len(sentence)]
+        for cue in present:
+            placed = None if any(word in original for word in cue.unless) else _compose(cue, sentence)
+            if placed:
+                found.append(CueMatch(cue, tuple((start + s, start + e) for s, e, _ in placed),
+                                      tuple(word for _, _, word in placed)))
+    return found
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    starts = [0] + [m.end() for m in SENTENCE_END.finditer(text)]
+    return [(s, text[s:e]) for s, e in zip(starts, starts[1:] + [len(text)]) if e > s]
+
+
+def _compose(cue: Cue, sentence: str, chosen: tuple = ()) -> tuple | None:
+    """The first placement of one match per group, all within CUE_SPAN and none overlapping another."""
+    if len(chosen) == len(cue.groups):
+        return chosen
+    for hit in cue.groups[len(chosen)].finditer(sentence):
+        s, e = hit.span()
+        span = max([e] + [c[1] for c in chosen]) - min([s] + [c[0] for c in chosen])
+        if span <= CUE_SPAN and not any(s < c[1] and c[0] < e for c in chosen):
+            placed = _compose(cue, sentence, (*chosen, (s, e, hit.group(0))))
+            if placed:
+                return placed
+    return None
+
+
+# ---------------------------------------------------------------- resemblance (the second signal)
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def bigrams(text: str) -> Counter:
+    grams: Counter = Counter()
+    for run in HAN_RUN.findall(text):
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+class CategoryProfiles:
+    """How much a report reads like each category, by character bigrams, for words the lexicon does not know
+    ("早晚高峰堵得走不动" shares 高峰 and 堵 with parking's description). A profile is the category's terms and
+    its `describe` text; similarity is the cosine of bigram counts, each weighed by how few categories have
+    it (a bigram every category has, like 小区, says nothing)."""
+
+    def __init__(self, texts: Mapping[str, Iterable[str]]):
+        counts = {category: bigrams("。".join(items)) for category, items in texts.items()}
+        spread = Counter(gram for grams in counts.values() for gram in grams)
+        self._rarity = {gram: (len(counts) / n) ** 0.5 for gram, n in spread.items()}
+        self._postings: dict[str, list[tuple[str, float]]] = {}  # bigram -> (category, weight): one lookup each
+        for category, grams in counts.items():
+            for gram, weight in self._weigh(grams).items():
+                self._postings.setdefault(gram, []).append((category, weight))
+
+    def _weigh(self, grams: Counter) -> dict[str, float]:
+        weighted = {g: n * self._rarity.get(g, 0.0) for g, n in grams.items()}
+        norm = sum(v * v for v in weighted.values()) ** 0.5 or 1.0
+        return {g: v / norm for g, v in weighted.items()}
+
+    def similarity(self, text: str) -> dict[str, float]:
+        """Cosine similarity of the report to each category that shares at least one bigram with it."""
+        found: dict[str, float] = {}
+        for gram, weight in self._weigh(bigrams(text)).items():
+            for category, profile_weight in self._postings.get(gram, ()):
+                found[category] = found.get(category, 0.0) + weight * profile_weight
+        return found

@@ -66,13 +66,82 @@ def test_typos_are_folded(classifier):
     assert classify(classifier, "楼上燥音太大").category == "dispute"
 
 
-@pytest.mark.parametrize("name", ["evaluation.jsonl", "held_out.jsonl"])
-def test_the_labelled_sets_meet_the_targets(classifier, name):
-    rows = [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+@pytest.mark.parametrize("text, cue", [
+    ("楼上往下滴水还冒火星", "火星+冒"),  # a hazard and a sign that it is happening now
+    ("樓道裡有一股很沖的燃氣味，越來越濃", "燃气+味"),
+    ("老人好几天没出门了，电话也打不通", "好几天没出门+打不通"),  # a person at risk, said indirectly
+    ("电梯卡在两层中间，里面有个老太太", "电梯+"),
+])
+def test_danger_is_recognised_by_composition(classifier, text, cue):
+    verdict = classify(classifier, text)
+    assert verdict.tier == "emergency"
+    assert any(term.startswith(cue) for term in verdict.explanation["emergency_terms"])
+
+
+@pytest.mark.parametrize("text", [
+    "楼道里到处是烟头",  # a hazard's character in a harmless word
+    "有人在楼道里烧纸，烟很大",  # a harmless source explains the smoke
+    "电梯停电了，我们住18楼，老人下不来",  # nobody is inside the lift
+    "电视里说别的小区电动车起火了，我们楼也有人在家里充",  # reported from elsewhere
+    "井盖丢了一个，晚上看不见容易掉下去",  # feared, not happening
+])
+def test_a_hazard_without_danger_now_is_not_an_emergency(classifier, text):
+    assert classify(classifier, text).tier != "emergency"
+
+
+def test_a_cry_for_help_is_weighed_against_the_category(classifier):
+    help_ = classify(classifier, "楼下有人一直在喊救命")
+    assert help_.tier == "emergency" and help_.explanation["alarms"] == ["救命"]
+    figure_of_speech = classify(classifier, "救命啊，物业费又涨了")
+    assert (figure_of_speech.category, figure_of_speech.tier) == ("property", "coordination")
+
+
+def test_a_party_turned_to_is_not_the_topic(classifier):
+    verdict = classify(classifier, "楼道灯坏了，跟物业说了好几次")
+    assert (verdict.category, verdict.tier) == ("facility", "coordination")
+
+
+def test_homophones_typed_on_a_pinyin_keyboard_are_read_as_the_word(classifier):
+    verdict = classify(classifier, "垃及桶满了没人清")
+    assert verdict.category == "sanitation"
+    assert verdict.explanation["sound_alikes"] == [{"typed": "垃及桶", "read_as": "垃圾桶"}]
+    assert classify(classifier, "社区可以帮忙代缴一下医保吗").explanation["sound_alikes"] == []  # 可以 is no 可疑
+
+
+def test_resemblance_decides_when_no_word_is_known(classifier):
+    verdict = classify(classifier, "小区门口那段路早晚高峰堵得走不动")
+    assert verdict.explanation["matched"] == [] and verdict.category == "parking"
+    assert verdict.explanation["similar"]["parking"] > 0
+
+
+def test_a_traditional_emergency_is_explained_like_its_simplified_twin(classifier):
+    twin = classify(classifier, "楼道里有一股很冲的燃气味，越来越浓")
+    assert classify(classifier, "樓道裡有一股很沖的燃氣味，越來越濃") == twin
+
+
+def _rows(name):
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("name", ["evaluation.jsonl", "held_out.jsonl", "unseen.jsonl", "fresh.jsonl"])
+def test_the_labelled_sets_hold_their_figures(classifier, name):
+    """Floors that catch regressions; only the tuned-on sets are held to the issue's targets. fresh.jsonl was
+    never tuned on and is below target (docs/classifier.md)."""
+    rows = _rows(name)
     scores = evaluate(rows, lambda text, hint: classify(classifier, text, hint))
     assert scores.false_emergency_rate <= 0.05
-    if name == "evaluation.jsonl":
-        assert len(rows) >= 400 and {r["category"] for r in rows} >= {"other", "info", "special"}
-        assert scores.category_accuracy >= 0.9 and scores.emergency_recall == 1.0
-    else:  # unseen reports: a floor that catches regressions, below the issue's target (docs/classifier.md)
-        assert scores.category_accuracy >= 0.8 and scores.emergency_recall >= 0.9
+    floors = {"evaluation.jsonl": (0.95, 1.0), "held_out.jsonl": (0.88, 1.0), "unseen.jsonl": (0.88, 1.0),
+              "fresh.jsonl": (0.75, 0.6)}
+    category, recall = floors[name]
+    assert scores.category_accuracy >= category and scores.emergency_recall >= recall
+
+
+def test_the_sets_cover_every_category_and_both_scripts():
+    categories = set()
+    for name, size, emergencies in [("evaluation.jsonl", 400, 40), ("unseen.jsonl", 200, 30)]:
+        rows = _rows(name)
+        categories |= {r["category"] for r in rows}
+        traditional = [r for r in rows if to_simplified(r["text"]) != r["text"].lower()]
+        assert len(rows) >= size and sum(r["tier"] == "emergency" for r in rows) >= emergencies
+        assert len(traditional) >= len(rows) // 5
+    assert len(categories) == 15
