@@ -50,8 +50,10 @@ def run(backend: str | None, demo: bool, var_dir: str) -> None:
         env["GRIDDESK_BACKEND"] = backend
     env.setdefault("GRIDDESK_DATA_DIR", os.path.join(var_dir, "data"))
     settings = BackendSettings.from_env(env)
-    urls = {f"{s}_url": f"http://{env.get('GRIDDESK_HOST', '127.0.0.1')}:"
-                        f"{env.get(f'GRIDDESK_{s.upper()}_PORT', DEFAULT_PORTS[s])}" for s in SERVICES}
+    host = env.get("GRIDDESK_HOST", "127.0.0.1")
+    ports = {s: int(env.get(f"GRIDDESK_{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
+    _refuse_taken_ports(host, ports)
+    urls = {f"{s}_url": f"http://{host}:{ports[s]}" for s in SERVICES}
     demo_info = _demo(settings, var_dir, urls) if demo else None
 
     def announce() -> None:
@@ -66,6 +68,22 @@ def run(backend: str | None, demo: bool, var_dir: str) -> None:
         click.echo("Ctrl-C stops everything.")
 
     sys.exit(supervise(var_dir, env, on_started=announce))
+
+
+def _refuse_taken_ports(host: str, ports: dict[str, int]) -> None:
+    """Stop before starting anything if a port is taken. The HTTP servers bind with SO_REUSEPORT (a
+    restarted server must bind while a killed one's workers drain), so a second griddesk on the same
+    ports would otherwise start quietly and share every connection with the first."""
+    import socket
+
+    for service, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise click.ClickException(
+                    f"{service}'s port {host}:{port} is taken ({error.strerror}): is another griddesk running? "
+                    f"Stop it, or choose other ports with GRIDDESK_{service.upper()}_PORT.") from None
 
 
 def _demo(settings: BackendSettings, var_dir: str, urls: dict) -> dict:
