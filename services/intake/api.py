@@ -194,6 +194,13 @@ def give_feedback(case_id: str):
     return _act(case_id, "feedback", casework.Actor("resident"))
 
 
+@blueprint.post(f"/api/v1/follow-up/{CASE_ID}/reply")
+def reply(case_id: str):
+    """The resident answers while the case waits for them: the note is recorded and work resumes."""
+    _resident_case(case_id)
+    return _act(case_id, "reply", casework.Actor("resident"))
+
+
 @blueprint.post(f"/api/v1/follow-up/{CASE_ID}/withdraw")
 def withdraw(case_id: str):
     _resident_case(case_id)

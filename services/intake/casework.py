@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 RANK = {"unit": 0, "building": 1, "grid": 2, "compound": 3, "branch": 4, "community": 5, "street": 6,
         "district": 7, "department": 5}
 WORKING = ("assigned", "acknowledged", "in_progress", "reopened")
-OPEN = ("reported", *WORKING, "returned")
+WAITING = "waiting_for_resident"  # the owner needs the resident; the SLA clock stands still (docs/tracker.md)
+OPEN = ("reported", *WORKING, "returned", WAITING)
 AFTER_RESOLUTION = ("resolved", "verified", "closed")
 
 # who: owner (the case's owner) · assignee (owner or a parallel assignment's holder) · above (a staff
@@ -37,6 +38,8 @@ ACTIONS: dict[str, Rule] = {
     "progress": Rule("ProgressNoted", ASSIGNEE, WORKING, departments=True),
     "call_party_members": Rule("PartyMembersCalled", BRANCH_UP, WORKING),
     "arrive": Rule("ArrivedOnSite", ASSIGNEE, WORKING, departments=True),
+    "await_resident": Rule("CaseAwaitingResident", OWNER, ("acknowledged", "in_progress", "reopened")),
+    "resume": Rule("CaseResumed", OWNER, (WAITING,)),
     "request_extension": Rule("ExtensionRequested", OWNER, WORKING, departments=True),
     "decide_extension": Rule("ExtensionDecided", ABOVE, WORKING),
     "return": Rule("CaseReturned", OWNER, WORKING, departments=True),
@@ -48,6 +51,7 @@ ACTIONS: dict[str, Rule] = {
     "merge": Rule("CaseMerged", OWNER_OR_ABOVE, OPEN),
     "feedback": Rule("FeedbackGiven", RESIDENT, AFTER_RESOLUTION),
     "withdraw": Rule("CaseWithdrawn", RESIDENT, OPEN),
+    "reply": Rule("CaseResumed", RESIDENT, (WAITING,)),
 }
 STAFF_ACTIONS = tuple(name for name, rule in ACTIONS.items() if rule.who != RESIDENT)
 RESIDENT_ACTIONS = tuple(name for name, rule in ACTIONS.items() if rule.who == RESIDENT)
@@ -86,7 +90,7 @@ def department_person(department: str, name: str) -> dict:
 
 def new_case_file(case_id: str, report: dict) -> dict:
     return {"_id": case_id, "state": "reported", "tier": None, "category": None, "org": {},
-            "owner": None, "assignments": {}, "pending_extension": None, "resolve_due": None,
+            "owner": None, "assignments": {}, "pending_extension": None, "resolve_due": None, "awaiting": None,
             "feedback_round": 0, "feedback_given": -1, "reported_at": report.get("reported_at", ""),
             "location": report.get("location", {}), "text": report.get("text", ""),
             "timeline": [{"time": report.get("reported_at", ""), "type": "CaseReported"}],
@@ -236,6 +240,12 @@ def apply(action: str, actor: Actor, case: dict, payload: dict, assignment: dict
         data["members"] = [{"id": m.get("id") or f"{actor.org_code}/party_member/{i}", "name": m["name"],
                             "role": "party_member", "phone": m.get("phone", ""), "org_code": actor.org_code,
                             "level": actor.level} for i, m in enumerate(payload.get("members", []), 1)]
+    elif action == "await_resident":
+        case["awaiting"] = {"reason": payload["reason"], "since": time, "waited_in": case["state"]}
+        case["state"] = WAITING
+    elif action in ("resume", "reply"):
+        data.update(by=by or None, cause="handler" if action == "resume" else "resident")
+        case["state"], case["awaiting"] = (case.get("awaiting") or {}).get("waited_in") or "in_progress", None
     elif action == "request_extension":
         data["until"] = payload["until"]
         case["pending_extension"] = {"until": payload["until"], "reason": payload["reason"]}

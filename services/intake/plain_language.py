@@ -9,6 +9,7 @@ LEVEL_NAMES = {
 STATE_TEXT = {
     "reported": "已受理，正在分派", "assigned": "已分派，等待处理人签收", "acknowledged": "处理人已签收",
     "in_progress": "正在处理", "returned": "正在重新分派", "reopened": "正在返工处理",
+    "waiting_for_resident": "需要您的配合，请回复处理人",
     "resolved": "已处理完毕，等待核查", "verified": "处理结果已核查", "closed": "已办结",
     "withdrawn": "您已撤回", "rejected": "不予受理", "merged": "已与同一问题的其他反映合并处理",
 }
@@ -17,6 +18,7 @@ EVENT_TEXT = {
     "CaseAcknowledged": "{level}已签收", "CaseStarted": "{level}开始处理", "ProgressNoted": "{level}更新了处理进展",
     "PartyMembersCalled": "{level}召集党员到场（吹哨报到）", "ArrivedOnSite": "{level}已到达现场",
     "ExtensionRequested": "{level}申请延期", "ExtensionDecided": "延期申请已审批",
+    "CaseAwaitingResident": "{level}需要您的配合", "CaseResumed": "继续处理",
     "CaseReturned": "重新分派中", "CaseReclassified": "问题类别已更正", "CaseResolved": "{level}已处理完毕",
     "CaseVerified": "处理结果已核查", "CaseClosed": "已办结", "FeedbackGiven": "收到您的评价",
     "CaseReopened": "重新处理（返工）", "CaseWithdrawn": "您已撤回反映", "CaseRejected": "不予受理",
@@ -32,4 +34,7 @@ def follow_up(case: dict) -> dict:
     return {"case_id": case["_id"], "state": case["state"],
             "state_text": STATE_TEXT.get(case["state"], "处理中"), "timeline": timeline,
             "can_give_feedback": case["state"] in ("resolved", "verified", "closed")
-                                 and case["feedback_given"] < case["feedback_round"]}
+                                 and case["feedback_given"] < case["feedback_round"],
+            # what the handler needs from the resident (their own words to the resident), while the case waits
+            "awaiting_you": ({"reason": case["awaiting"]["reason"], "since": case["awaiting"]["since"]}
+                             if case["state"] == "waiting_for_resident" and case.get("awaiting") else None)}

@@ -124,6 +124,20 @@ class ArriveIn(_ActionIn):
     assignment_id = _ASSIGNMENT
 
 
+class AwaitResidentIn(_ActionIn):
+    reason = _text(required=True)  # what the resident is needed for: access to the flat, information, a decision
+    note = _text()
+
+
+class ResumeIn(_ActionIn):
+    note = _text()
+
+
+class ReplyIn(_ActionIn):
+    """The resident's answer while the case waits for them."""
+    note = _text(required=True, max_length=1000)
+
+
 class RequestExtensionIn(_ActionIn):
     reason = _text(required=True)
     until = fields.AwareDateTime(required=True, format="iso")
@@ -179,7 +193,8 @@ class WithdrawIn(_ActionIn):
 
 ACTION_SCHEMAS = {
     "acknowledge": AcknowledgeIn, "start": StartIn, "progress": ProgressIn,
-    "call_party_members": CallPartyMembersIn, "arrive": ArriveIn, "request_extension": RequestExtensionIn,
+    "call_party_members": CallPartyMembersIn, "arrive": ArriveIn, "await_resident": AwaitResidentIn,
+    "resume": ResumeIn, "reply": ReplyIn, "request_extension": RequestExtensionIn,
     "decide_extension": DecideExtensionIn, "return": ReturnIn, "reclassify": ReclassifyIn,
     "resolve": ResolveIn, "verify": VerifyIn, "close": CloseIn, "reject": RejectIn, "merge": MergeIn,
     "feedback": FeedbackIn, "withdraw": WithdrawIn,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.events.contracts import department_topic
+from shared.events.contracts import DEADLINES, department_topic
 from shared.events.envelope import Envelope, derived_id
 from shared.publisher import Publishable
 from shared.working_time import WorkingCalendar
@@ -36,9 +36,8 @@ class Planner:
     def assigned(self, cause: Envelope, facts: CaseFacts, choice: Assignment, now: datetime, purpose: str, *,
                  parallel: bool = False, department: str | None = None) -> Envelope:
         deadline_level = "department" if department else choice.level
-        working = self.rules.working_time[facts.tier]
-        due = {kind: self.calendar.add(now, self.rules.deadline(facts.tier, deadline_level, kind),
-                                       working_time=working).isoformat() for kind in ("acknowledge", "resolve")}
+        due = {kind: self.rules.deadlines.due(self.calendar, now, facts.tier, deadline_level, kind).isoformat()
+               for kind in DEADLINES}
         return cause.caused("CaseAssigned", SOURCE, {
             "assignee": choice.assignee, "level": "department" if department else choice.level,
             "tier": facts.tier, "category": facts.category, "org": facts.placement.chain,

@@ -1,27 +1,22 @@
 """The routing rules file (services/router/data/routing.yaml): read once at start and validated, so a
-bad file stops the router with a message naming the offending entry instead of misrouting cases."""
+bad file stops the router with a message naming the offending entry instead of misrouting cases.
+Its deadline sections (``working_time``, ``deadlines``) are parsed by ``shared.deadline_rules``, which the
+tracker's SLA sweep reads too; the rest (departments, clustering, triage) is the router's alone."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from importlib import resources
 from typing import Mapping
 
-import yaml
-
-from shared.events.contracts import CATEGORIES, TIERS
-from shared.events.contracts.common import DEADLINES
+from shared.deadline_rules import (DEFAULT_ROUTING_FILE, DeadlineRules, duration, mapping_entry, only_entries,
+                                   parse_deadline_rules, read_routing_file)
+from shared.deadline_rules import RoutingFileError as RoutingRulesError
+from shared.events.contracts import CATEGORIES
 from services.router.assignment import LEVELS
 
 SUPPORTED_VERSIONS = (1,)
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
-UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-
-
-class RoutingRulesError(ValueError):
-    """The routing rules are not valid; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -41,14 +36,16 @@ class RoutingRules:
     version: int
     triage_below: float
     clustering: Clustering
-    working_time: Mapping[str, bool]
-    deadlines: Mapping[str, Mapping[str, Mapping[str, timedelta]]]  # tier -> level|default -> kind -> span
+    deadlines: DeadlineRules  # which tiers count working time; limits per tier, level and kind
     department_names: Mapping[str, str]
     departments: Mapping[str, Department]
 
+    @property
+    def working_time(self) -> Mapping[str, bool]:
+        return self.deadlines.working_time
+
     def deadline(self, tier: str, level: str, kind: str) -> timedelta:
-        by_level = self.deadlines[tier]
-        return (by_level.get(level) or by_level["default"])[kind]
+        return self.deadlines.limit(tier, level, kind)
 
     def department_for(self, category: str, text: str) -> str | None:
         rule = self.departments.get(category)
@@ -61,18 +58,12 @@ class RoutingRules:
 
 
 def default_path() -> str:
-    return str(resources.files("services.router") / "data" / "routing.yaml")
+    return str(DEFAULT_ROUTING_FILE)
 
 
 def load_rules(path: str | None = None) -> RoutingRules:
     path = path or default_path()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
-    except OSError as error:
-        raise RoutingRulesError(f"{path}: cannot read it ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise RoutingRulesError(f"{path}: not valid YAML: {error}") from None
+    raw = read_routing_file(path)
     try:
         return parse_rules(raw)
     except RoutingRulesError as error:
@@ -88,55 +79,26 @@ def parse_rules(raw: object) -> RoutingRules:
     triage_below = raw.get("triage_below", 0.35)
     if not isinstance(triage_below, (int, float)) or not 0 <= triage_below <= 1:
         raise RoutingRulesError(f"triage_below must be a number from 0 to 1, got {triage_below!r}")
-    working_time = _mapping(raw, "working_time")
-    for tier in TIERS:
-        if not isinstance(working_time.get(tier), bool):
-            raise RoutingRulesError(f"working_time.{tier} must be true or false")
-    _only(working_time, TIERS, "working_time")
-    names = _mapping(raw, "department_names")
+    names = mapping_entry(raw, "department_names")
     for code, name in names.items():
         if not isinstance(code, str) or not DEPARTMENT_CODE.match(code) or not isinstance(name, str):
             raise RoutingRulesError(f"department_names.{code}: codes are lower-case letters, digits and _, "
                                     "names are text")
-    return RoutingRules(version, float(triage_below), _clustering(_mapping(raw, "clustering")), dict(working_time), _deadlines(_mapping(raw, "deadlines")),
-                        dict(names), _departments(_mapping(raw, "departments"), names))
+    return RoutingRules(version, float(triage_below), _clustering(mapping_entry(raw, "clustering")),
+                        parse_deadline_rules(raw, ("department", *LEVELS)), dict(names),
+                        _departments(mapping_entry(raw, "departments"), names))
 
 
 def _clustering(raw: dict) -> Clustering:
-    _only(raw, ("min_reports", "window"), "clustering")
+    only_entries(raw, ("min_reports", "window"), "clustering")
     size = raw.get("min_reports")
     if not isinstance(size, int) or isinstance(size, bool) or size < 2:
         raise RoutingRulesError(f"clustering.min_reports must be a whole number of at least 2, got {size!r}")
     return Clustering(size, duration(raw.get("window"), "clustering.window"))
 
 
-def _deadlines(raw: dict) -> dict:
-    _only(raw, TIERS, "deadlines")
-    result = {}
-    for tier in TIERS:
-        by_level = raw.get(tier)
-        if not isinstance(by_level, dict) or "default" not in by_level:
-            raise RoutingRulesError(f"deadlines.{tier} must be a mapping with a 'default' entry")
-        _only(by_level, ("default", "department", *LEVELS), f"deadlines.{tier}")
-        result[tier] = {level: _spans(spans, f"deadlines.{tier}.{level}") for level, spans in by_level.items()}
-    return result
-
-
-def _spans(raw: object, where: str) -> dict[str, timedelta]:
-    if not isinstance(raw, dict) or set(raw) != set(DEADLINES):
-        raise RoutingRulesError(f"{where} must give exactly {' and '.join(DEADLINES)}")
-    return {kind: duration(raw[kind], f"{where}.{kind}") for kind in DEADLINES}
-
-
-def duration(value: object, where: str = "duration") -> timedelta:
-    match = DURATION.match(str(value).strip())
-    if not match or float(match.group(1)) <= 0:
-        raise RoutingRulesError(f"{where}: expected a positive duration such as 30m, 4h or 2d, got {value!r}")
-    return timedelta(**{UNITS[match.group(2)]: float(match.group(1))})
-
-
 def _departments(raw: dict, names: dict) -> dict[str, Department]:
-    _only(raw, CATEGORIES, "departments")
+    only_entries(raw, CATEGORIES, "departments")
     result = {}
     for category, rule in raw.items():
         where = f"departments.{category}"
@@ -152,17 +114,3 @@ def _departments(raw: dict, names: dict) -> dict[str, Department]:
         result[category] = Department(default, tuple((code, tuple(map(str, words)))
                                                      for code, words in by_terms.items()))
     return result
-
-
-def _mapping(raw: dict, key: str) -> dict:
-    value = raw.get(key)
-    if not isinstance(value, dict):
-        raise RoutingRulesError(f"'{key}' must be a mapping")
-    return value
-
-
-def _only(raw: dict, allowed, where: str) -> None:
-    unknown = sorted(set(raw) - set(allowed))
-    if unknown:
-        raise RoutingRulesError(f"{where}: unknown entries {', '.join(map(str, unknown))} "
-                                f"(allowed: {', '.join(allowed)})")

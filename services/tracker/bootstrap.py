@@ -8,6 +8,7 @@ from flask import Flask
 from shared.adapters.system_clock import SystemClock
 from shared.backends import build_event_log, build_store
 from shared.consumer import ConsumeLoop
+from shared.deadline_rules import load_deadline_rules
 from shared.events.contracts import ALL_TOPICS, dead_letter_topic
 from shared.ports import Clock, DocumentStore, EventLog
 from shared.publisher import EventPublisher
@@ -37,11 +38,12 @@ class Tracker:
 
 def build(settings: TrackerSettings | None = None, *, store: DocumentStore | None = None,
           log: EventLog | None = None, clock: Clock | None = None) -> Tracker:
+    """Reads and validates the routing file's deadline rules first: a bad file stops the start."""
     settings = settings or TrackerSettings.from_env()
     calendar = WorkingCalendar.from_file(settings.calendar_file or None, timezone=settings.timezone)
+    policy = SlaPolicy(calendar, load_deadline_rules(settings.routing_file or None), settings.sla_warning_share)
     return Tracker(settings, store or build_store(settings.backend),
-                   log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock(),
-                   SlaPolicy(calendar, settings.sla_warning_share))
+                   log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock(), policy)
 
 
 def prepare(tracker: Tracker) -> None:

@@ -24,14 +24,17 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "CaseStarted": (("assigned", "acknowledged", "extended", "reopened"), "in_progress"),
     "ArrivedOnSite": (("assigned", "acknowledged", "extended", "reopened"), "in_progress"),
     "CaseReturned": (("assigned", "acknowledged", "in_progress"), "returned"),
+    "CaseAwaitingResident": (OPEN_WORK, "waiting_for_resident"),
+    "CaseResumed": (("waiting_for_resident",), None),  # back to the state the case waited in
     "CaseResolved": (OPEN_WORK, "resolved"),
-    "CaseClosed": (("resolved", "verified", "waiting_for_resident"), "closed"),
-    "CaseReopened": (("resolved", "verified", "waiting_for_resident", "closed"), "reopened"),
+    "CaseClosed": (("resolved", "verified"), "closed"),
+    # "reopened" too: a refused CaseVerified has moved the state already; its CaseReopened still counts
+    "CaseReopened": (("resolved", "verified", "reopened", "closed"), "reopened"),
     "CaseRejected": (("reported", "classified", "assigned", "acknowledged", "returned"), "rejected"),
     "CaseWithdrawn": (("reported", "classified", "assigned", "acknowledged", "in_progress", "returned",
                        "extended", "reopened", "resolved", "verified", "waiting_for_resident"), "withdrawn"),
     "CaseMerged": (("reported", "classified", "assigned", "acknowledged", "in_progress", "returned",
-                    "extended", "reopened"), "merged"),
+                    "extended", "reopened", "waiting_for_resident"), "merged"),
 }
 
 
@@ -76,7 +79,8 @@ def _causal_order(entries: list[dict]) -> list[dict]:
 def _folded(case: dict[str, Any]) -> dict[str, Any]:
     folded = {**case, "state": "reported", "assignments": [], "escalations": 0, "returns": 0, "reopens": 0,
               "dispatches": 0, "extension_until": None, "extended": False, "feedback": None, "resolved_at": None, "first_resolved_at": None,
-              "closed_at": None, "breaches": [], "warnings": [], "cluster": None, "merged_into": None}
+              "closed_at": None, "breaches": [], "warnings": [], "cluster": None, "merged_into": None,
+              "pauses": [], "waited_in": None}
     for entry in case["timeline"]:
         entry.pop("refused", None)
         if not _fold_one(folded, entry):
@@ -90,6 +94,7 @@ def _folded(case: dict[str, Any]) -> dict[str, Any]:
 def _fold_one(case: dict, entry: dict) -> bool:
     """Fold one timeline entry into ``case`` in place; False when the state machine refuses it."""
     kind, data, time = entry["type"], entry["data"], entry["time"]
+    state_before = case["state"]
     rule = TRANSITIONS.get(kind)
     assignment = _target_assignment(case, data.get("assignment_id") or "")
     on_parallel = assignment is not None and assignment["parallel"]
@@ -124,7 +129,13 @@ def _fold_one(case: dict, entry: dict) -> bool:
         case.update(extended=True, extension_until=data.get("until") or None, state="extended")
         owner = _current_owner(case)
         if owner is not None and data.get("until"):
-            owner["resolve_due"] = data["until"]
+            owner.update(resolve_due=data["until"], resolve_round=f"extension:{data['until']}")
+    elif kind == "CaseAwaitingResident":
+        case["pauses"].append({"from": time, "until": None, "reason": data["reason"]})
+        case["waited_in"] = state_before
+    elif kind == "CaseResumed":
+        case["pauses"][-1]["until"] = time
+        case["state"], case["waited_in"] = case["waited_in"] or "in_progress", None
     elif kind == "CaseVerified":
         if case["state"] != "resolved":
             return False
@@ -132,6 +143,9 @@ def _fold_one(case: dict, entry: dict) -> bool:
     elif kind == "CaseReopened":
         case["reopens"] += 1
         case["resolved_at"] = None
+        owner = _current_owner(case)
+        if owner is not None:  # rework: a fresh resolution limit from now (the SLA policy knows the limit)
+            owner.update(resolve_restarted_at=time, resolve_round=f"reopen:{case['reopens']}")
     elif kind == "CaseClosed":
         case["closed_at"] = time
     elif kind == "FeedbackGiven":
@@ -145,27 +159,30 @@ def _fold_one(case: dict, entry: dict) -> bool:
     elif kind in ("SlaWarning", "SlaBreached"):
         key = "warnings" if kind == "SlaWarning" else "breaches"
         mark = {"assignment_id": data["assignment_id"], "deadline": data["deadline"], "due": data["due"],
-                "level": data["level"], "at": time}
-        if (mark["assignment_id"], mark["deadline"]) not in {(m["assignment_id"], m["deadline"]) for m in case[key]}:
+                "level": data["level"], "round": data.get("round", ""), "at": time}
+        if _deadline_key(mark) not in {_deadline_key(m) for m in case[key]}:
             case[key].append(mark)
     return True
 
 
 def _assign(case: dict, entry: dict) -> bool:
     data, time = entry["data"], entry["time"]
-    if case["state"] in TERMINAL or case["state"] in ("resolved", "verified", "waiting_for_resident"):
+    if case["state"] in TERMINAL or case["state"] in ("resolved", "verified"):
         return False
     assignment = {"assignment_id": data.get("assignment_id") or entry["event_id"], "assignee": data["assignee"],
                   "level": data["level"], "parallel": bool(data.get("parallel")),
                   "department": data.get("department"), "assigned_at": time,
                   "acknowledge_due": data.get("acknowledge_due"), "resolve_due": data.get("resolve_due"),
+                  "resolve_restarted_at": None, "resolve_round": "",
                   "acknowledged_at": None, "arrived_at": None, "resolved_at": None, "active": True}
     case["assignments"] = [a for a in case["assignments"] if a["assignment_id"] != assignment["assignment_id"]]
     if not assignment["parallel"]:
         _end_owner(case)
         case["dispatches"] += 1
+        # a new owner (an escalation decided before the wait began) inherits the wait
+        waiting = case["state"] == "waiting_for_resident"
         case.update(org=data["org"], category=data["category"], tier=data["tier"], assigned_at=time,
-                    state="assigned")
+                    state="waiting_for_resident" if waiting else "assigned")
     elif not case.get("org"):
         case["org"] = data["org"]
     case["assignments"].append(assignment)
@@ -198,33 +215,53 @@ def _owner_view(case: dict) -> dict | None:
 
 
 def open_deadlines(case: dict) -> list[dict]:
-    """The (assignment, deadline) pairs still waiting for their action: what the SLA sweep watches."""
+    """The (assignment, deadline, round) triples still waiting for their action: what the SLA sweep watches.
+
+    ``due`` is the stored due time, or None for a resolution clock restarted by a reopen (the SLA policy
+    counts the tier and level's limit from ``start``). ``round`` tells a moved deadline from the first one,
+    so each gets its own warning and breach. ``owner``: the case's pauses apply to it (not to parallel
+    parties, who do not wait for the resident)."""
     if case["state"] in TERMINAL:
         return []
     result = []
     for a in case["assignments"]:
         if not a["active"]:
             continue
+        common = {"assignment_id": a["assignment_id"], "level": a["level"], "owner": not a["parallel"]}
         if a["acknowledge_due"] and not a["acknowledged_at"] and not (not a["parallel"] and a["resolved_at"]):
-            result.append({"assignment_id": a["assignment_id"], "deadline": "acknowledge", "start": a["assigned_at"],
-                           "due": a["acknowledge_due"], "level": a["level"]})
+            result.append({**common, "deadline": "acknowledge", "start": a["assigned_at"], "due": a["acknowledge_due"],
+                           "round": ""})
         resolved = a["resolved_at"] if a["parallel"] else case.get("resolved_at")
-        if a["resolve_due"] and not resolved:
-            result.append({"assignment_id": a["assignment_id"], "deadline": "resolve", "start": a["assigned_at"],
-                           "due": a["resolve_due"], "level": a["level"]})
+        restarted = a.get("resolve_restarted_at")
+        round_ = a.get("resolve_round", "")
+        if (a["resolve_due"] or restarted) and not resolved:
+            result.append({**common, "deadline": "resolve", "start": restarted or a["assigned_at"],
+                           "due": None if round_.startswith("reopen:") else a["resolve_due"], "round": round_})
     return result
 
 
 def open_breaches(case: dict) -> list[dict]:
-    """Breaches whose action is still missing (the assignment neither acted nor was replaced)."""
-    waiting = {(d["assignment_id"], d["deadline"]) for d in open_deadlines(case)}
-    return [b for b in case["breaches"] if (b["assignment_id"], b["deadline"]) in waiting]
+    """Breaches whose action is still missing (the assignment neither acted nor was replaced, and the
+    deadline was not moved since)."""
+    waiting = {_deadline_key(d) for d in open_deadlines(case)}
+    return [b for b in case["breaches"] if _deadline_key(b) in waiting]
+
+
+def _deadline_key(mark: dict) -> tuple[str, str, str]:
+    return mark["assignment_id"], mark["deadline"], mark.get("round", "")
+
+
+def waiting_since(case: dict) -> str | None:
+    """When the case began waiting for the resident, while it does."""
+    pauses = case.get("pauses") or []
+    return pauses[-1]["from"] if pauses and pauses[-1]["until"] is None else None
 
 
 def public_view(case: dict[str, Any]) -> dict[str, Any]:
     """The case as the API shows it to staff."""
     view = summary_view(case)
     view["assignments"] = case.get("assignments", [])
+    view["pauses"] = case.get("pauses", [])  # waiting for the resident: from, until (null while waiting), reason
     view["holders"] = [{"assignee": a["assignee"], "from": a["assigned_at"], "parallel": a["parallel"],
                         "active": a["active"]} for a in case.get("assignments", [])]
     view["timeline"] = case["timeline"]
@@ -236,5 +273,6 @@ def summary_view(case: dict[str, Any]) -> dict[str, Any]:
             "org", "owner", "reported_at", "assigned_at", "resolved_at", "closed_at", "updated_at", "escalations",
             "breaches", "cluster", "merged_into", "feedback")
     view = {k: case.get(k) for k in keys}
+    view["waiting_since"] = waiting_since(case)
     view["breaches_open"] = len(case.get("breaches_open") or [])
     return view

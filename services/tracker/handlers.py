@@ -166,6 +166,8 @@ def reactions(store: DocumentStore, policy: SlaPolicy) -> dict[str, Callable[[En
         "ProgressNoted": project,
         "PartyMembersCalled": project,
         "ArrivedOnSite": project,
+        "CaseAwaitingResident": project,
+        "CaseResumed": project,
         "ExtensionRequested": project,
         "ExtensionDecided": project,
         "CaseReturned": project,

@@ -17,6 +17,7 @@ class TrackerSettings:
     sla_sweep_interval_s: float = 30.0
     bucket_interval_s: float = 3.0  # how often the indicator buckets take the cases' pending changes
     calendar_file: str = ""  # the operator's holidays/workdays per year (shared.working_time)
+    routing_file: str = ""  # the router's rules file: working time per tier, deadline limits (shared.deadline_rules)
     timezone: str = "Asia/Shanghai"
 
     @classmethod
@@ -30,4 +31,5 @@ class TrackerSettings:
                    sla_sweep_interval_s=env_float(env, "GRIDDESK_SLA_SWEEP_INTERVAL_S", cls.sla_sweep_interval_s),
                    bucket_interval_s=env_float(env, "GRIDDESK_INDICATOR_INTERVAL_S", cls.bucket_interval_s),
                    calendar_file=env_str(env, "GRIDDESK_CALENDAR_FILE", cls.calendar_file),
+                   routing_file=env_str(env, "GRIDDESK_ROUTING_FILE", cls.routing_file),
                    timezone=env_str(env, "GRIDDESK_TIMEZONE", cls.timezone))

@@ -145,6 +145,44 @@ def test_the_resident_follows_up_gives_feedback_and_rework_follows(intake, intak
     assert again.status_code == 409
 
 
+def test_the_owner_waits_for_the_resident_who_replies_through_the_follow_up(intake, intake_client, api_key, registry):
+    case = reported(intake_client, api_key)
+    case_id, resident = case["case_id"], {"X-Case-Token": case["token"]}
+    assign(intake, case_id)
+    owner = bearer(intake, "unit", UNIT, "unit_steward")
+    url = f"/api/v1/cases/{case_id}"
+    assert intake_client.post(f"{url}/await_resident", json={"reason": "需要入户"}, headers=owner).status_code == 409
+    assert intake_client.post(f"{url}/acknowledge", json={}, headers=owner).status_code == 202
+    assert intake_client.post(f"{url}/await_resident", json={}, headers=owner).status_code == 400  # reason required
+    above = bearer(intake, "grid", "QJ01-G01", "grid_worker")
+    assert intake_client.post(f"{url}/await_resident", json={"reason": "x"}, headers=above).status_code == 403
+    waiting = intake_client.post(f"{url}/await_resident", json={"reason": "需要入户查看燃气表，请告知在家时间"},
+                                 headers=owner)
+    assert waiting.status_code == 202 and waiting.get_json()["state"] == "waiting_for_resident"
+    follow = intake_client.get(f"/api/v1/follow-up/{case_id}", headers=resident).get_json()
+    assert follow["state_text"] == "需要您的配合，请回复处理人"
+    assert follow["awaiting_you"]["reason"] == "需要入户查看燃气表，请告知在家时间"
+    assert follow["timeline"][-1]["text"] == "单元管家需要您的配合"
+    assert intake_client.post(f"/api/v1/follow-up/{case_id}/reply", json={}, headers=resident).status_code == 400
+    assert intake_client.post(f"/api/v1/follow-up/{case_id}/reply", json={"note": "x"},
+                              headers={"X-Case-Token": "wrong"}).status_code == 404
+    replied = intake_client.post(f"/api/v1/follow-up/{case_id}/reply", json={"note": "周六上午九点在家"}, headers=resident)
+    assert replied.status_code == 202 and replied.get_json()["state"] == "acknowledged"
+    assert intake_client.post(f"/api/v1/follow-up/{case_id}/reply", json={"note": "再说一次"},
+                              headers=resident).status_code == 409  # not waiting any more
+    assert intake_client.get(f"/api/v1/follow-up/{case_id}", headers=resident).get_json()["awaiting_you"] is None
+    assert intake_client.post(f"{url}/await_resident", json={"reason": "还需确认"}, headers=owner).status_code == 202
+    resumed = intake_client.post(f"{url}/resume", json={"note": "住户已电话确认"}, headers=owner)
+    assert resumed.status_code == 202 and resumed.get_json()["state"] == "acknowledged"
+    events = [e for e in events_of(intake, case_id) if e.type in ("CaseAwaitingResident", "CaseResumed")]
+    assert [(e.type, e.data.get("cause"), (e.data.get("by") or {}).get("role")) for e in events] == [
+        ("CaseAwaitingResident", None, "unit_steward"), ("CaseResumed", "resident", None),
+        ("CaseAwaitingResident", None, "unit_steward"), ("CaseResumed", "handler", "unit_steward")]
+    assert events[1].data["note"] == "周六上午九点在家" and events[0].data["reason"].startswith("需要入户")
+    for event in events:
+        validated_data(event.type, event.data)
+
+
 def test_the_resident_withdraws(intake, intake_client, api_key):
     case = reported(intake_client, api_key)
     response = intake_client.post(f"/api/v1/follow-up/{case['case_id']}/withdraw", json={"reason": "自己修好了"},

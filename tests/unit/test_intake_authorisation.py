@@ -35,6 +35,8 @@ EXPECTED = {  # action -> roles allowed; every other role is refused
     "progress": {"owner", "water"},
     "call_party_members": {"branch", "district"},
     "arrive": {"owner", "water"},
+    "await_resident": {"owner"},
+    "resume": {"owner"},
     "request_extension": {"owner"},
     "decide_extension": ABOVE,
     "return": {"owner"},
@@ -46,7 +48,7 @@ EXPECTED = {  # action -> roles allowed; every other role is refused
     "merge": {"owner"} | ABOVE,
 }
 OUT_OF_SCOPE = {"other_unit", "other_grid", "gas"}  # may not even know the case exists: 404
-STATE_FOR = {"verify": "resolved", "close": "verified"}
+STATE_FOR = {"verify": "resolved", "close": "verified", "resume": "waiting_for_resident"}
 
 
 def owned_case(state: str, pending_extension: bool = True) -> dict:
@@ -82,9 +84,11 @@ def test_every_staff_action_is_in_the_matrix():
 
 
 @pytest.mark.parametrize("action, state", [("verify", "in_progress"), ("close", "resolved"),
-                                           ("acknowledge", "closed"), ("resolve", "withdrawn")])
+                                           ("acknowledge", "closed"), ("resolve", "withdrawn"),
+                                           ("await_resident", "assigned"), ("await_resident", "waiting_for_resident"),
+                                           ("resume", "in_progress"), ("resolve", "waiting_for_resident")])
 def test_an_allowed_role_is_refused_in_the_wrong_state(action, state):
-    actor = ROLES["owner"] if action in ("acknowledge", "resolve") else ROLES["grid"]
+    actor = ROLES["owner"] if action in ("acknowledge", "resolve", "await_resident", "resume") else ROLES["grid"]
     with pytest.raises(casework.Refused) as refused:
         casework.check(action, actor, owned_case(state), {})
     assert refused.value.status == 409
@@ -118,3 +122,21 @@ def test_refused_verification_and_unsatisfied_feedback_reopen_the_case():
         "reason": "还是坏的", "cause": "feedback", "by": None})
     with pytest.raises(casework.Refused):  # one feedback per result
         casework.check("feedback", casework.Actor("resident"), {**updated, "state": "closed"}, {})
+
+
+def test_waiting_for_the_resident_and_resuming_returns_to_the_state_it_waited_in():
+    case = owned_case("in_progress", pending_extension=False)
+    owner = ROLES["owner"]
+    payload = {"reason": "需要入户查看"}
+    waiting, events = casework.apply("await_resident", owner, case, payload,
+                                     casework.check("await_resident", owner, case, payload), "2026-11-28T09:00:00+00:00")
+    assert waiting["state"] == "waiting_for_resident"
+    assert events == [("CaseAwaitingResident", {"by": owner.person, "reason": "需要入户查看"})]
+    resident = casework.Actor("resident")
+    resumed, events = casework.apply("reply", resident, waiting, {"note": "周六上午在家"},
+                                     casework.check("reply", resident, waiting, {}), "2026-11-28T10:00:00+00:00")
+    assert resumed["state"] == "in_progress" and resumed["awaiting"] is None
+    assert events == [("CaseResumed", {"note": "周六上午在家", "by": None, "cause": "resident"})]
+    with pytest.raises(casework.Refused) as refused:
+        casework.check("reply", resident, resumed, {})
+    assert refused.value.status == 409

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 from shared.adapters.sqlite_store import SqliteStore
+from shared.deadline_rules import load_deadline_rules
 from shared.events.envelope import Envelope
 from shared.working_time import WorkingCalendar
 from services.tracker import handlers, queries
@@ -85,7 +86,7 @@ def histories() -> list[History]:
 def store(tmp_path):
     store = SqliteStore(str(tmp_path / "store.sqlite"), synchronous="NORMAL")
     handlers.prepare_store(store)
-    policy = SlaPolicy(WorkingCalendar())
+    policy = SlaPolicy(WorkingCalendar(), load_deadline_rules())
     for history in histories():
         for event in reversed(history.events):  # arrival order must not matter
             handlers.project_case(event, store, policy)
@@ -170,7 +171,7 @@ def test_a_period_without_cases_has_no_rates(store):
 
 
 def test_redelivery_does_not_count_twice(store):
-    policy = SlaPolicy(WorkingCalendar())
+    policy = SlaPolicy(WorkingCalendar(), load_deadline_rules())
     for history in histories():
         for event in history.events:
             handlers.project_case(event, store, policy)
@@ -182,7 +183,7 @@ def test_a_bucket_change_repeated_after_a_crash_counts_once(tmp_path):
     store = SqliteStore(str(tmp_path / "crash.sqlite"), synchronous="NORMAL")
     handlers.prepare_store(store)
     for event in histories()[0].events:
-        handlers.project_case(event, store, SlaPolicy(WorkingCalendar()))
+        handlers.project_case(event, store, SlaPolicy(WorkingCalendar(), load_deadline_rules()))
     case = store.get(handlers.CASES, "A")
     first = case["pending"][0]
     for key, delta in first["deltas"].items():  # the buckets took it, then the worker died

@@ -51,6 +51,21 @@ class ArrivedOnSite(Contract):
     assignment_id = fields.String(load_default="")
 
 
+class CaseAwaitingResident(Contract):
+    """The owner needs the resident (access to the flat, information, a decision): the case waits, and
+    its owner's deadlines are paused until CaseResumed."""
+    by = by()
+    reason = fields.String(required=True)
+    note = fields.String(load_default="")
+
+
+class CaseResumed(Contract):
+    """Work goes on after waiting for the resident: the owner resumed it, or the resident replied."""
+    by = fields.Nested(PersonSchema, allow_none=True, load_default=None)  # null when the resident replied
+    cause = fields.String(required=True, validate=validate.OneOf(("handler", "resident")))
+    note = fields.String(load_default="")
+
+
 class ExtensionRequested(Contract):
     by = by()
     reason = fields.String(required=True)
