@@ -37,6 +37,14 @@ class Clustering:
 
 
 @dataclass(frozen=True)
+class Duplicates:
+    window: timedelta  # an open case routed this recently absorbs a duplicate of it
+
+
+DEFAULT_DUPLICATE_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
 class RoutingRules:
     version: int
     triage_below: float
@@ -45,6 +53,7 @@ class RoutingRules:
     deadlines: Mapping[str, Mapping[str, Mapping[str, timedelta]]]  # tier -> level|default -> kind -> span
     department_names: Mapping[str, str]
     departments: Mapping[str, Department]
+    duplicates: Duplicates = Duplicates(DEFAULT_DUPLICATE_WINDOW)
 
     def deadline(self, tier: str, level: str, kind: str) -> timedelta:
         by_level = self.deadlines[tier]
@@ -98,8 +107,9 @@ def parse_rules(raw: object) -> RoutingRules:
         if not isinstance(code, str) or not DEPARTMENT_CODE.match(code) or not isinstance(name, str):
             raise RoutingRulesError(f"department_names.{code}: codes are lower-case letters, digits and _, "
                                     "names are text")
-    return RoutingRules(version, float(triage_below), _clustering(_mapping(raw, "clustering")), dict(working_time), _deadlines(_mapping(raw, "deadlines")),
-                        dict(names), _departments(_mapping(raw, "departments"), names))
+    return RoutingRules(version, float(triage_below), _clustering(_mapping(raw, "clustering")), dict(working_time),
+                        _deadlines(_mapping(raw, "deadlines")), dict(names),
+                        _departments(_mapping(raw, "departments"), names), _duplicates(raw.get("duplicates", {})))
 
 
 def _clustering(raw: dict) -> Clustering:
@@ -108,6 +118,16 @@ def _clustering(raw: dict) -> Clustering:
     if not isinstance(size, int) or isinstance(size, bool) or size < 2:
         raise RoutingRulesError(f"clustering.min_reports must be a whole number of at least 2, got {size!r}")
     return Clustering(size, duration(raw.get("window"), "clustering.window"))
+
+
+def _duplicates(raw: object) -> Duplicates:
+    """Optional: a file without the entry keeps the documented default window."""
+    if not isinstance(raw, dict):
+        raise RoutingRulesError("'duplicates' must be a mapping")
+    _only(raw, ("window",), "duplicates")
+    if "window" not in raw:
+        return Duplicates(DEFAULT_DUPLICATE_WINDOW)
+    return Duplicates(duration(raw["window"], "duplicates.window"))
 
 
 def _deadlines(raw: dict) -> dict:
