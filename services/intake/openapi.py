@@ -31,6 +31,8 @@ ACTION_RESULT = {"type": "object", "required": ["case_id", "state", "events"], "
 FOLLOW_UP = {"type": "object", "required": ["case_id", "state", "state_text", "timeline", "can_give_feedback"],
              "properties": {"case_id": {"type": "string"}, "state": {"type": "string"},
                             "state_text": {"type": "string"}, "can_give_feedback": {"type": "boolean"},
+                            "merged_into": {"type": "string", "nullable": True,
+                                            "description": "the case a merged duplicate was merged into"},
                             "timeline": {"type": "array", "items": {
                                 "type": "object", "required": ["time", "text"],
                                 "properties": {"time": {"type": "string"}, "text": {"type": "string"}}}}}}
