@@ -30,7 +30,7 @@ CHANNELS = ("hotline", "mini_program", "opinion_box", "visit", "patrol")
 def report_body(index: int, unit_codes: list[str]) -> dict:
     text, hint = SAMPLE_TEXTS[index % len(SAMPLE_TEXTS)]
     return {"channel": CHANNELS[index % len(CHANNELS)], "text": f"{text}（{index}）",
-            "reporter": {"name": "压测用户", "phone": "13900001111"},
+            "reporter": {"name": "压测用户", "phone": f"139{index:08d}"},  # one resident each: never merged
             "location": {"unit_code": unit_codes[index % len(unit_codes)]}, "category_hint": hint}
 
 
