@@ -18,9 +18,9 @@ from services.router import assignment, clustering, metrics
 from services.router.assignment import LEVELS, Assignment, Placement
 from services.router.classification import WEIGHTS, Classifier
 from services.router.dispatch import SOURCE, CaseFacts, Planner
-from services.router.duplicates import Duplicate, OpenCase, Place, find_duplicate, known_reporter
+from services.router.merging import merge, open_duplicate, place_of
 from services.router.locator import Locator
-from services.router.records import ROUTED_CASES, react_once, state_of
+from services.router.records import ROUTED_CASES, dispatched, react_once, state_of
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,14 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
         terms = _telling_terms(verdict.category, verdict.explanation["matched"], deps.classifier)
         reporter = _reporter_key(report, event.subject)
         known = {"compound": placement.chain.get("compound"), "terms": terms, "reporter": reporter,
-                 "routed_at": routed_at, "unit": _place(placement).unit}
+                 "routed_at": routed_at, "unit": place_of(placement).unit}
         # a duplicate of an open case is merged before it could join a cluster (docs/routing.md)
-        found = None if triage or verdict.tier == "emergency" else _duplicate(event, facts, terms, reporter, deps)
+        window = deps.planner.rules.duplicates.window
+        found = None if triage or verdict.tier == "emergency" else open_duplicate(
+            deps.store, event.subject, facts, terms, reporter,
+            clustering.window_start(now.astimezone(timezone.utc), window))
         if found is not None:
-            return _merged(event, facts, known, *found, now, deps)
+            return merge(event, facts, known, *found, window, now)
         cluster = None if triage else _cluster(event, facts, terms, reporter, routed_at, deps)
         if cluster is not None:
             facts = replace(facts, tier="concentrated")
@@ -113,62 +116,6 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
         if "triage" in events[1].data["reason"]:
             metrics.MANUAL_TRIAGE.inc()
     return events
-
-
-def _place(placement: Placement) -> Place:
-    """The report's place for duplicate matching; nothing when the location could not be resolved."""
-    chain = placement.chain if placement.resolved else {}
-    return Place(chain.get("unit"), chain.get("building"), chain.get("grid"))
-
-
-def _duplicate(event: Envelope, facts: CaseFacts, terms: list[str], reporter: str,
-               deps: RouterDeps) -> tuple[Duplicate, dict] | None:
-    """The open case this report duplicates (same reporter or unit, same category, similar words, routed
-    within the window), with its routing record; None when there is none."""
-    place = _place(facts.placement)
-    queries = [{"unit": place.unit}] if place.unit else []
-    if known_reporter(reporter) and (place.building or place.grid):
-        queries.append({"reporter": reporter})
-    since = clustering.window_start(deps.clock.now().astimezone(timezone.utc), deps.planner.rules.duplicates.window)
-    candidates: dict[str, dict] = {}
-    for query in queries:
-        for record in deps.store.find(ROUTED_CASES, {**query, "category": facts.category,
-                                                     "routed_at": {"$gte": since}}):
-            if record["_id"] != event.subject and _owned(record) and not record.get("ended"):
-                candidates[record["_id"]] = record
-    ordered = sorted(candidates.values(), key=lambda r: (r["routed_at"], r["_id"]))
-    open_cases = [OpenCase(r["_id"], frozenset(r.get("terms") or ()), r.get("reporter") or f"case:{r['_id']}",
-                           _place(_facts(r).placement)) for r in ordered]
-    duplicate = find_duplicate(frozenset(terms), reporter, place, open_cases)
-    return None if duplicate is None else (duplicate, candidates[duplicate.into_case_id])
-
-
-def _merged(event: Envelope, facts: CaseFacts, known: dict, duplicate: Duplicate, survivor: dict, now,
-            deps: RouterDeps) -> tuple[dict, list[Publishable]]:
-    """Merge instead of dispatching: the duplicate learns where it went, the surviving case learns of it,
-    and nobody is assigned or told. The record keeps no owner, so the case is never routed again."""
-    window = deps.planner.rules.duplicates.window.total_seconds() / 3600
-    who = "the same reporter" if duplicate.match == "reporter" else f"the same unit ({known['unit']})"
-    reason = (f"same {facts.category} problem ({'、'.join(duplicate.matched)}) from {who} as "
-              f"{duplicate.into_case_id}, still open and reported within {window:g}h: merged, not dispatched again")
-    merged = event.caused("DuplicateMerged", SOURCE, {
-        "into_case_id": duplicate.into_case_id, "match": duplicate.match, "matched": list(duplicate.matched),
-        "reason": reason, "window_hours": window, "category": facts.category, "tier": survivor["tier"],
-        "org": facts.placement.chain}, time=now)
-    linked = Envelope("DuplicateLinked", SOURCE, duplicate.into_case_id, {
-        "duplicate_case_id": event.subject, "match": duplicate.match, "reason": reason},
-        id=derived_id(event.id, f"DuplicateLinked/{duplicate.into_case_id}"), time=now,
-        correlation_id=event.correlation_id, causation_id=event.id)
-    record = {"chain": facts.placement.chain, "resolved": facts.placement.resolved, "how": facts.placement.how,
-              "category": facts.category, "tier": survivor["tier"], "summary": facts.summary,
-              "text": facts.text[:500], "owner": None, "owner_levels": [], **known, "cluster_id": None,
-              "merged_into": duplicate.into_case_id, "ended": "DuplicateMerged"}
-    return record, [merged, linked]
-
-
-def _owned(record: dict | None) -> bool:
-    """A case the router dispatched; a merged duplicate has no owner and is never routed again."""
-    return record is not None and bool(record.get("owner"))
 
 
 def _telling_terms(category: str, matched: list[str], classifier: Classifier) -> list[str]:
@@ -229,7 +176,7 @@ def escalate_breached_case(event: Envelope, deps: RouterDeps) -> list[Publishabl
     breach = event.data
 
     def decide(before: dict | None):
-        if not _owned(before) or before["owner"]["assignment_id"] != breach["assignment_id"]:
+        if not dispatched(before) or before["owner"]["assignment_id"] != breach["assignment_id"]:
             return None, []  # a parallel party's deadline, or an owner the case has already left
         previous = before["owner"]
         now = deps.clock.now()
@@ -259,7 +206,7 @@ def reassign_returned_case(event: Envelope, deps: RouterDeps) -> list[Publishabl
     returned = event.data
 
     def decide(before: dict | None):
-        if not _owned(before):
+        if not dispatched(before):
             return None, []
         facts = _facts(before)
         level = before["owner"]["level"]
@@ -286,7 +233,7 @@ def reassign_reclassified_case(event: Envelope, deps: RouterDeps) -> list[Publis
     change = event.data
 
     def decide(before: dict | None):
-        if not _owned(before):
+        if not dispatched(before):
             return None, []
         facts = _facts(before, category=change["category"], tier=change["tier"])
         owner = _staffed(lambda: assignment.assign(facts.placement, facts.tier, deps.directory.get), event.subject)
@@ -304,7 +251,7 @@ def return_reopened_case(event: Envelope, deps: RouterDeps) -> list[Publishable]
     reopened = event.data
 
     def decide(before: dict | None):
-        if not _owned(before):
+        if not dispatched(before):
             return None, []
         owner = before["owner"]
         last = Assignment(owner["assignee"], owner["level"],
