@@ -30,7 +30,7 @@ CHANNELS = ("hotline", "mini_program", "opinion_box", "visit", "patrol")
 def report_body(index: int, unit_codes: list[str]) -> dict:
     text, hint = SAMPLE_TEXTS[index % len(SAMPLE_TEXTS)]
     return {"channel": CHANNELS[index % len(CHANNELS)], "text": f"{text}（{index}）",
-            "reporter": {"name": "压测用户", "phone": "13900001111"},
+            "reporter": {"name": "压测用户", "phone": f"139{index:08d}"},  # one resident each: never merged
             "location": {"unit_code": unit_codes[index % len(unit_codes)]}, "category_hint": hint}
 
 
@@ -48,7 +48,7 @@ class ReportLoad:
     the arrivals open loop: report i is due at start + i/rate, whether or not earlier ones are answered."""
 
     def __init__(self, intake_url: str, api_key: str, unit_codes: list[str], *, cases: int,
-                 connections: int = 16, rate: float | None = None, timeout_s: float = 30.0):
+                 connections: int = 16, rate: float | None = None, timeout_s: float = 30.0, first_index: int = 0):
         self._url = urlsplit(intake_url)
         self._api_key = api_key
         self._unit_codes = unit_codes
@@ -56,7 +56,9 @@ class ReportLoad:
         self._connections = max(1, connections)
         self._rate = rate
         self._timeout_s = timeout_s
-        self._next_index = itertools.count()
+        # reports are numbered from first_index, so two loads on one system send different (unit, text)
+        # pairs: the same problem from the same unit again would be merged as a duplicate, never notified
+        self._first, self._next_index = first_index, itertools.count(first_index)
         self._lock = threading.Lock()
         self._result = LoadResult()
         self._start = 0.0
@@ -76,10 +78,10 @@ class ReportLoad:
         connection = self._connect()
         while True:
             index = next(self._next_index)
-            if index >= self._cases:
+            if index >= self._first + self._cases:
                 break
             if self._rate:
-                delay = self._start + index / self._rate - time.monotonic()
+                delay = self._start + (index - self._first) / self._rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
             connection = self._send(connection, index)

@@ -80,7 +80,8 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
     try:
         watcher = EventWatcher(event_log).start()
         units, api_key = unit_codes(system), system.demo["api_key"]
-        warm = ReportLoad(system.url("intake"), api_key, units, cases=WARM_UP_REPORTS, connections=4).run()
+        warm = ReportLoad(system.url("intake"), api_key, units, cases=WARM_UP_REPORTS, connections=4,
+                          first_index=options.cases).run()  # after the load's numbers: no duplicates of it
         if not watcher.wait_for(warm.accepted_at, options.notify_timeout_s):
             raise RuntimeError(f"the warm-up reports were never notified:\n{system.logs()}")
         memory = PeakMemorySampler(str(system.processes_json)).start()

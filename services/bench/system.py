@@ -91,8 +91,8 @@ def start_system(settings: BackendSettings, var_dir: Path, port_base: int, timeo
     """Start ``griddesk run --demo`` and wait until every service is ready. ``extra_env`` overrides the
     defaults below; ``system_class`` lets the system tests add their own helpers to the handle."""
     env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
-    # The load comes from one demo key and one reporter: rate limits would measure themselves, not the
-    # pipeline (0 = unlimited; set them explicitly to benchmark with limits on).
+    # The load comes from one demo key (each report from its own phone): rate limits would measure
+    # themselves, not the pipeline (0 = unlimited; set them explicitly to benchmark with limits on).
     for limit in ("KEY_PER_MINUTE", "PHONE_PER_HOUR", "IP_PER_MINUTE"):
         env.setdefault(f"GRIDDESK_INTAKE_RATE_{limit}", "0")
     for offset, service in enumerate(SERVICES, start=1):

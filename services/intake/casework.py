@@ -130,6 +130,16 @@ def record_escalation(case: dict, data: dict, time: str) -> dict:
             "timeline": case["timeline"] + [{"time": time, "type": "CaseEscalated", "level": level}]}
 
 
+def record_duplicate_merged(case: dict, data: dict, time: str) -> dict:
+    """The router found the report a duplicate of an open case and merged it instead of dispatching it:
+    it is over here too (no owner, nothing to act on); the resident follows the surviving case."""
+    if case["state"] not in OPEN:
+        return case  # a person acted on it first (e.g. the resident withdrew it): that stands
+    return {**case, "state": "merged", "merged_into": data["into_case_id"], "category": data["category"],
+            "tier": data["tier"], "org": data.get("org") or case["org"],
+            "timeline": case["timeline"] + [{"time": time, "type": "DuplicateMerged"}]}
+
+
 # --- who may act ---------------------------------------------------------------------------------
 
 def covers(actor: Actor, case: dict) -> bool:
@@ -277,7 +287,7 @@ def apply(action: str, actor: Actor, case: dict, payload: dict, assignment: dict
             case["state"] = "reopened"
     elif action == "merge":
         data["into_case_id"] = payload["into_case_id"]
-        case["state"] = "merged"
+        case["state"], case["merged_into"] = "merged", payload["into_case_id"]
     elif action in ("reject", "withdraw"):
         case["state"] = {"reject": "rejected", "withdraw": "withdrawn"}[action]
     if mine:

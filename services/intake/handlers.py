@@ -195,7 +195,8 @@ def _flush(store: DocumentStore, publisher: EventPublisher, case: dict) -> None:
 
 
 def record_router_event(event: Envelope, *, store: DocumentStore) -> list[Envelope]:
-    """Keep the case file's owner and assignments as the router decides them (a consume-loop reaction)."""
+    """Keep the case file's owner and assignments as the router decides them, and learn of a merged
+    duplicate (a consume-loop reaction)."""
     for _ in range(20):
         try:
             case = case_file(store, event.subject)
@@ -206,6 +207,8 @@ def record_router_event(event: Envelope, *, store: DocumentStore) -> list[Envelo
         time = event.time.isoformat()
         if event.type == "CaseAssigned":
             updated = casework.record_assignment(case, event.data, event.id, time)
+        elif event.type == "DuplicateMerged":
+            updated = casework.record_duplicate_merged(case, event.data, time)
         else:
             updated = casework.record_escalation(case, event.data, time)
         updated["applied"] = (case["applied"] + [event.id])[-_APPLIED_KEPT:]
@@ -282,4 +285,5 @@ COMMANDS = {
 REACTIONS = {  # router.events, consumed by intake's worker (group "intake")
     "CaseAssigned": record_router_event,
     "CaseEscalated": record_router_event,
+    "DuplicateMerged": record_router_event,
 }

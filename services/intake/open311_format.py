@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree
 
-from services.intake.plain_language import LEVEL_NAMES, STATE_TEXT
+from services.intake.plain_language import LEVEL_NAMES, state_text
 
 # category code -> (service_name, group, keywords, description)
 SERVICES = {
@@ -87,7 +87,7 @@ def service_request(report: dict, case: dict | None, building: dict | None, owne
     return {
         "service_request_id": report["_id"],
         "status": "closed" if state in CLOSED_STATES else "open",
-        "status_notes": STATE_TEXT.get(state, ""),
+        "status_notes": state_text(case or {}, unknown=""),
         "service_name": SERVICES.get(category, SERVICES["other"])[0],
         "service_code": category,
         "description": mask_phones(data["text"]),

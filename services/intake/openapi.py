@@ -33,6 +33,8 @@ FOLLOW_UP = {"type": "object", "required": ["case_id", "state", "state_text", "t
                             "state_text": {"type": "string"}, "can_give_feedback": {"type": "boolean"},
                             "awaiting_you": {"type": "object", "nullable": True, "properties": {
                                 "reason": {"type": "string"}, "since": {"type": "string"}}},
+                            "merged_into": {"type": "string", "nullable": True,
+                                            "description": "the case a merged duplicate was merged into"},
                             "timeline": {"type": "array", "items": {
                                 "type": "object", "required": ["time", "text"],
                                 "properties": {"time": {"type": "string"}, "text": {"type": "string"}}}}}}

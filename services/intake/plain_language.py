@@ -22,8 +22,15 @@ EVENT_TEXT = {
     "CaseReturned": "重新分派中", "CaseReclassified": "问题类别已更正", "CaseResolved": "{level}已处理完毕",
     "CaseVerified": "处理结果已核查", "CaseClosed": "已办结", "FeedbackGiven": "收到您的评价",
     "CaseReopened": "重新处理（返工）", "CaseWithdrawn": "您已撤回反映", "CaseRejected": "不予受理",
-    "CaseMerged": "与同一问题的其他反映合并处理",
+    "CaseMerged": "与同一问题的其他反映合并处理", "DuplicateMerged": "与同一问题的其他反映合并处理",
 }
+
+
+def state_text(case: dict, unknown: str = "处理中") -> str:
+    """The state in plain words; a merged case names the case its reporter can follow instead."""
+    text = STATE_TEXT.get(case.get("state", "reported"), unknown)
+    return f"{text}（请查看案件{case['merged_into']}）" if case.get("state") == "merged" and case.get("merged_into") \
+        else text
 
 
 def follow_up(case: dict) -> dict:
@@ -32,7 +39,7 @@ def follow_up(case: dict) -> dict:
                      level=LEVEL_NAMES.get(entry.get("level", ""), "处理人"))}
                 for entry in case["timeline"]]
     return {"case_id": case["_id"], "state": case["state"],
-            "state_text": STATE_TEXT.get(case["state"], "处理中"), "timeline": timeline,
+            "state_text": state_text(case), "merged_into": case.get("merged_into"), "timeline": timeline,
             "can_give_feedback": case["state"] in ("resolved", "verified", "closed")
                                  and case["feedback_given"] < case["feedback_round"],
             # what the handler needs from the resident (their own words to the resident), while the case waits

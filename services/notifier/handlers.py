@@ -156,16 +156,31 @@ def note_resolution(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
     return []
 
 
+def remember_duplicate(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
+    """A duplicate was merged into this case: its reporter is told of this case's closure too."""
+    duplicate = event.data["duplicate_case_id"]
+    remember(deps, event.subject, lambda k: {**k, "duplicates": sorted({*(k.get("duplicates") or []), duplicate})})
+    return []
+
+
 def tell_reporter_of_closure(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
-    """The resident who left a phone number gets one SMS when the case is closed (not at each
-    resolution: a refused verification would reopen it, and two texts would confuse)."""
+    """Each resident who left a phone number gets one SMS when the case is closed (not at each
+    resolution: a refused verification would reopen it, and two texts would confuse): the case's own
+    reporter, and the reporters of the duplicates merged into it, each about the case they reported."""
     known = remember(deps, event.subject, lambda k: {**k, "closed_at": k["closed_at"] or stamp(event.time),
                                                      "resolved_at": k["resolved_at"] or stamp(event.time)})
-    reporter, org = known.get("reporter") or {}, known.get("org") or {}
-    if reporter.get("phone"):
-        resident = {"id": f"resident/{event.subject}", "name": reporter.get("name") or "居民", "role": "resident",
-                    "phone": reporter["phone"], "org_code": org.get("community") or "resident", "level": "resident"}
-        plan_message(deps, cause_of(event, org), resident, "CaseClosed", case_facts(event, deps, known))
+    org, facts = known.get("org") or {}, case_facts(event, deps, known)
+    reports = [(event.subject, known.get("reporter") or {})] + [
+        (duplicate, (deps.store.get(CASE_ACTIVITY, duplicate) or {}).get("reporter") or {})
+        for duplicate in known.get("duplicates") or []]
+    told = set()
+    for case_id, reporter in reports:
+        if reporter.get("phone") and reporter["phone"] not in told:  # one text per phone
+            told.add(reporter["phone"])
+            resident = {"id": f"resident/{case_id}", "name": reporter.get("name") or "居民", "role": "resident",
+                        "phone": reporter["phone"], "org_code": org.get("community") or "resident",
+                        "level": "resident"}
+            plan_message(deps, cause_of(event, org), resident, "CaseClosed", {**facts, "case_id": case_id})
     return []
 
 
@@ -176,6 +191,7 @@ def reactions(deps: NotifierDeps) -> dict[str, Callable[[Envelope], list[Envelop
         "CaseAssigned": lambda event: notify_assignee(event, deps),
         "CaseInformed": lambda event: notify_informed(event, deps),
         "DeliberationRequested": lambda event: ask_convener_to_deliberate(event, deps),
+        "DuplicateLinked": lambda event: remember_duplicate(event, deps),
         "CaseEscalated": lambda event: notify_escalation(event, deps),
         "SlaWarning": lambda event: notify_sla(event, deps),
         "SlaBreached": lambda event: notify_sla(event, deps),

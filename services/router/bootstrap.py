@@ -74,6 +74,8 @@ def prepare(router: Router) -> None:
     departments = [department_topic(code) for code in router.rules.all_departments()]
     router.log.ensure_topics([*ALL_TOPICS, dead_letter_topic(SERVICE), *departments])
     router.store.ensure_index(ROUTED_CASES, ["compound", "category", "routed_at"])
+    router.store.ensure_index(ROUTED_CASES, ["unit", "routed_at"])  # duplicates (handlers._duplicate)
+    router.store.ensure_index(ROUTED_CASES, ["reporter", "routed_at"])
 
 
 def create_app(router: Router | None = None) -> Flask:

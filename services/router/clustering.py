@@ -27,15 +27,16 @@ class Cluster:
 def similar(terms: frozenset[str], other: frozenset[str]) -> bool:
     """Same meaning, as far as words show it: the matched terms share two characters in a row
     (垃圾桶 and 垃圾站 both speak of 垃圾)."""
-    return bool(_pieces(terms) & _pieces(other))
+    return bool(pieces(terms) & pieces(other))
 
 
-def _pieces(terms: frozenset[str]) -> set[str]:
-    pieces = set()
+def pieces(terms: frozenset[str]) -> set[str]:
+    """Two characters in a row of every matched term (a term of one character: itself)."""
+    found = set()
     for term in terms:
         word = term.replace("+", "")
-        pieces |= {word[i:i + 2] for i in range(len(word) - 1)} or {word}
-    return pieces
+        found |= {word[i:i + 2] for i in range(len(word) - 1)} or {word}
+    return found
 
 
 def find_cluster(terms: frozenset[str], reporter: str, recent: list[Recent], min_reports: int,
@@ -56,5 +57,5 @@ def window_start(now: datetime, window: timedelta) -> str:
 
 def _shared(terms: frozenset[str], alike: list[Recent]) -> tuple[str, ...]:
     """The words most of the cluster shares, for the explanation."""
-    counted = {piece: sum(piece in _pieces(r.terms) for r in alike) for piece in _pieces(terms)}
+    counted = {piece: sum(piece in pieces(r.terms) for r in alike) for piece in pieces(terms)}
     return tuple(sorted(counted, key=lambda piece: (-counted[piece], piece))[:3])

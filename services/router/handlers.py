@@ -16,10 +16,11 @@ from shared.ports import Clock, DocumentStore
 from shared.publisher import Publishable
 from services.router import assignment, clustering, metrics
 from services.router.assignment import LEVELS, Assignment, Placement
-from services.router.classification import Classifier
+from services.router.classification import WEIGHTS, Classifier
 from services.router.dispatch import SOURCE, CaseFacts, Planner
+from services.router.merging import merge, open_duplicate, place_of
 from services.router.locator import Locator
-from services.router.records import ROUTED_CASES, react_once, state_of
+from services.router.records import ROUTED_CASES, dispatched, react_once, state_of
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,17 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
                                                            "detail": placement.detail}}
         triage = verdict.tier != "emergency" and verdict.confidence < deps.planner.rules.triage_below
         routed_at = now.astimezone(timezone.utc).isoformat()
-        terms = sorted(set(verdict.explanation["matched"]))
+        terms = _telling_terms(verdict.category, verdict.explanation["matched"], deps.classifier)
         reporter = _reporter_key(report, event.subject)
+        known = {"compound": placement.chain.get("compound"), "terms": terms, "reporter": reporter,
+                 "routed_at": routed_at, "unit": place_of(placement).unit}
+        # a duplicate of an open case is merged before it could join a cluster (docs/routing.md)
+        window = deps.planner.rules.duplicates.window
+        found = None if triage or verdict.tier == "emergency" else open_duplicate(
+            deps.store, event.subject, facts, terms, reporter,
+            clustering.window_start(now.astimezone(timezone.utc), window))
+        if found is not None:
+            return merge(event, facts, known, *found, window, now)
         cluster = None if triage else _cluster(event, facts, terms, reporter, routed_at, deps)
         if cluster is not None:
             facts = replace(facts, tier="concentrated")
@@ -93,18 +103,27 @@ def assign_new_case(event: Envelope, deps: RouterDeps) -> list[Publishable]:
         events = [classified, *deps.planner.dispatch(event, facts, owner, now, "")]
         if cluster is not None:
             events += _concentrated_events(event, facts, cluster, owner, now, deps)
-        record = {**_record(facts, owner, events[1].data["assignment_id"]), "compound": placement.chain.get("compound"),
-                  "terms": terms, "reporter": reporter, "routed_at": routed_at,
+        record = {**_record(facts, owner, events[1].data["assignment_id"]), **known,
                   "cluster_id": cluster.cluster_id if cluster else None}
         return record, events
 
     events, fresh = react_once(deps.store, event.subject, event.id, decide)
-    if fresh and events:
+    if fresh and events and events[0].type == "DuplicateMerged":
+        metrics.DUPLICATES_MERGED.labels(events[0].data["match"]).inc()
+    elif fresh and events:
         data = events[0].data
         metrics.CLASSIFICATIONS.labels(data["category"], data["tier"]).inc()
         if "triage" in events[1].data["reason"]:
             metrics.MANUAL_TRIAGE.inc()
     return events
+
+
+def _telling_terms(category: str, matched: list[str], classifier: Classifier) -> list[str]:
+    """The matched words that say what the problem is, for comparing reports (clusters, duplicates): the
+    lexicon's weak words (坏了, 维修 …) only say that something is wrong, and would make any two
+    reports of a category look alike."""
+    generic = {t.label for t in classifier.terms if t.category == category and t.weight == WEIGHTS["weak"]}
+    return sorted(set(matched) - generic)
 
 
 def _reporter_key(report: dict, case_id: str) -> str:
@@ -125,7 +144,7 @@ def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], reporter: str,
                                 r.get("reporter") or f"case:{r['_id']}")
               for r in deps.store.find(ROUTED_CASES, {"compound": compound, "category": facts.category,
                                                       "routed_at": {"$gte": since}}, sort=[("routed_at", 1)])
-              if r["_id"] != event.subject]
+              if r["_id"] != event.subject and not r.get("merged_into")]  # its surviving case counts
     return clustering.find_cluster(frozenset(terms), reporter, recent, rules.min_reports,
                                    derived_id(event.id, "cluster"))
 
@@ -157,7 +176,7 @@ def escalate_breached_case(event: Envelope, deps: RouterDeps) -> list[Publishabl
     breach = event.data
 
     def decide(before: dict | None):
-        if before is None or before["owner"]["assignment_id"] != breach["assignment_id"]:
+        if not dispatched(before) or before["owner"]["assignment_id"] != breach["assignment_id"]:
             return None, []  # a parallel party's deadline, or an owner the case has already left
         previous = before["owner"]
         now = deps.clock.now()
@@ -187,7 +206,7 @@ def reassign_returned_case(event: Envelope, deps: RouterDeps) -> list[Publishabl
     returned = event.data
 
     def decide(before: dict | None):
-        if before is None:
+        if not dispatched(before):
             return None, []
         facts = _facts(before)
         level = before["owner"]["level"]
@@ -214,7 +233,7 @@ def reassign_reclassified_case(event: Envelope, deps: RouterDeps) -> list[Publis
     change = event.data
 
     def decide(before: dict | None):
-        if before is None:
+        if not dispatched(before):
             return None, []
         facts = _facts(before, category=change["category"], tier=change["tier"])
         owner = _staffed(lambda: assignment.assign(facts.placement, facts.tier, deps.directory.get), event.subject)
@@ -232,13 +251,25 @@ def return_reopened_case(event: Envelope, deps: RouterDeps) -> list[Publishable]
     reopened = event.data
 
     def decide(before: dict | None):
-        if before is None:
+        if not dispatched(before):
             return None, []
         owner = before["owner"]
         last = Assignment(owner["assignee"], owner["level"],
                           f"reopened ({reopened['cause']}): {reopened['reason']}; back to the last owner")
         assigned = deps.planner.assigned(event, _facts(before), last, deps.clock.now(), "owner")
-        return _record(_facts(before), last, assigned.data["assignment_id"], before), [assigned]
+        # reopened after closure: open again, so a new report of the same problem merges into it
+        return {**_record(_facts(before), last, assigned.data["assignment_id"], before), "ended": None}, [assigned]
+
+    events, _ = react_once(deps.store, event.subject, event.id, decide)
+    return events
+
+
+def note_case_ended(event: Envelope, deps: RouterDeps) -> list[Publishable]:
+    """Closed, withdrawn, rejected or merged by a person: no longer open, so no report merges into it."""
+    def decide(before: dict | None):
+        if before is None or before.get("ended"):
+            return None, []
+        return {**state_of(before), "ended": event.type}, []
 
     events, _ = react_once(deps.store, event.subject, event.id, decide)
     return events
@@ -251,5 +282,9 @@ def reactions(deps: RouterDeps) -> dict[str, Callable[[Envelope], list[Publishab
         "CaseReturned": lambda event: reassign_returned_case(event, deps),
         "CaseReclassified": lambda event: reassign_reclassified_case(event, deps),
         "CaseReopened": lambda event: return_reopened_case(event, deps),
+        "CaseClosed": lambda event: note_case_ended(event, deps),
+        "CaseWithdrawn": lambda event: note_case_ended(event, deps),
+        "CaseRejected": lambda event: note_case_ended(event, deps),
+        "CaseMerged": lambda event: note_case_ended(event, deps),
         "SlaBreached": lambda event: escalate_breached_case(event, deps),
     }

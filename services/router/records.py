@@ -45,6 +45,11 @@ def react_once(store: DocumentStore, case_id: str, cause_id: str, decide: Decisi
     raise BackendUnavailable(f"case {case_id}: the routing record kept changing under us")
 
 
+def dispatched(record: dict | None) -> bool:
+    """A case the router dispatched; a merged duplicate has no owner and is never routed again."""
+    return record is not None and bool(record.get("owner"))
+
+
 def state_of(record: dict) -> dict:
     return {k: v for k, v in record.items() if k not in ("_id", "_v", "effects")}
 

@@ -32,6 +32,14 @@ class Clustering:
 
 
 @dataclass(frozen=True)
+class Duplicates:
+    window: timedelta  # an open case routed this recently absorbs a duplicate of it
+
+
+DEFAULT_DUPLICATE_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
 class RoutingRules:
     version: int
     triage_below: float
@@ -39,6 +47,7 @@ class RoutingRules:
     deadlines: DeadlineRules  # which tiers count working time; limits per tier, level and kind
     department_names: Mapping[str, str]
     departments: Mapping[str, Department]
+    duplicates: Duplicates = Duplicates(DEFAULT_DUPLICATE_WINDOW)
 
     @property
     def working_time(self) -> Mapping[str, bool]:
@@ -86,7 +95,7 @@ def parse_rules(raw: object) -> RoutingRules:
                                     "names are text")
     return RoutingRules(version, float(triage_below), _clustering(mapping_entry(raw, "clustering")),
                         parse_deadline_rules(raw, ("department", *LEVELS)), dict(names),
-                        _departments(mapping_entry(raw, "departments"), names))
+                        _departments(mapping_entry(raw, "departments"), names), _duplicates(raw.get("duplicates", {})))
 
 
 def _clustering(raw: dict) -> Clustering:
@@ -95,6 +104,16 @@ def _clustering(raw: dict) -> Clustering:
     if not isinstance(size, int) or isinstance(size, bool) or size < 2:
         raise RoutingRulesError(f"clustering.min_reports must be a whole number of at least 2, got {size!r}")
     return Clustering(size, duration(raw.get("window"), "clustering.window"))
+
+
+def _duplicates(raw: object) -> Duplicates:
+    """Optional: a file without the entry keeps the documented default window."""
+    if not isinstance(raw, dict):
+        raise RoutingRulesError("'duplicates' must be a mapping")
+    only_entries(raw, ("window",), "duplicates")
+    if "window" not in raw:
+        return Duplicates(DEFAULT_DUPLICATE_WINDOW)
+    return Duplicates(duration(raw["window"], "duplicates.window"))
 
 
 def _departments(raw: dict, names: dict) -> dict[str, Department]:

@@ -35,6 +35,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
                        "extended", "reopened", "resolved", "verified", "waiting_for_resident"), "withdrawn"),
     "CaseMerged": (("reported", "classified", "assigned", "acknowledged", "in_progress", "returned",
                     "extended", "reopened", "waiting_for_resident"), "merged"),
+    "DuplicateMerged": (("reported", "classified"), "merged"),  # the router merged it instead of dispatching
 }
 
 
@@ -80,7 +81,7 @@ def _folded(case: dict[str, Any]) -> dict[str, Any]:
     folded = {**case, "state": "reported", "assignments": [], "escalations": 0, "returns": 0, "reopens": 0,
               "dispatches": 0, "extension_until": None, "extended": False, "feedback": None, "resolved_at": None, "first_resolved_at": None,
               "closed_at": None, "breaches": [], "warnings": [], "cluster": None, "merged_into": None,
-              "pauses": [], "waited_in": None}
+              "pauses": [], "waited_in": None, "duplicates": []}
     for entry in case["timeline"]:
         entry.pop("refused", None)
         if not _fold_one(folded, entry):
@@ -156,6 +157,11 @@ def _fold_one(case: dict, entry: dict) -> bool:
         case["cluster"] = {"cluster_id": data["cluster_id"], "size": data["size"]}
     elif kind == "CaseMerged":
         case["merged_into"] = data["into_case_id"]
+    elif kind == "DuplicateMerged":
+        # never assigned, so its place, category and tier come from here (scope and indicator buckets)
+        case.update(merged_into=data["into_case_id"], org=data["org"], category=data["category"], tier=data["tier"])
+    elif kind == "DuplicateLinked":
+        case["duplicates"].append({"case_id": data["duplicate_case_id"], "match": data["match"], "at": time})
     elif kind in ("SlaWarning", "SlaBreached"):
         key = "warnings" if kind == "SlaWarning" else "breaches"
         mark = {"assignment_id": data["assignment_id"], "deadline": data["deadline"], "due": data["due"],
@@ -271,7 +277,7 @@ def public_view(case: dict[str, Any]) -> dict[str, Any]:
 def summary_view(case: dict[str, Any]) -> dict[str, Any]:
     keys = ("case_id", "state", "channel", "category", "tier", "confidence", "text", "reporter", "location",
             "org", "owner", "reported_at", "assigned_at", "resolved_at", "closed_at", "updated_at", "escalations",
-            "breaches", "cluster", "merged_into", "feedback")
+            "breaches", "cluster", "merged_into", "duplicates", "feedback")
     view = {k: case.get(k) for k in keys}
     view["waiting_since"] = waiting_since(case)
     view["breaches_open"] = len(case.get("breaches_open") or [])

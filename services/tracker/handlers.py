@@ -187,6 +187,8 @@ def reactions(store: DocumentStore, policy: SlaPolicy) -> dict[str, Callable[[En
         "CaseEscalated": project,
         "CaseClustered": project,
         "DeliberationRequested": project,
+        "DuplicateMerged": project,
+        "DuplicateLinked": project,
         # tracker (the SLA sweep's own events)
         "SlaWarning": project,
         "SlaBreached": project,

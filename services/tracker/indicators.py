@@ -15,10 +15,10 @@ from typing import Any, Iterable
 
 COUNTS = ("received", "accepted", "dispatched", "misrouted", "response_due", "responded_on_time",
           "resolve_due", "resolved_on_time", "resolved", "closed", "reworked", "extended", "feedbacks",
-          "satisfied", "breaches_total", "breaches_open", "escalations")
+          "satisfied", "breaches_total", "breaches_open", "escalations", "merged")
 NAMES = ("received", "accepted", "dispatch_accuracy", "response_rate", "on_time_rate", "closure_rate",
          "rework_rate", "extension_rate", "satisfaction_rate", "resolution_time_p50", "resolution_time_p90",
-         "breaches_open", "breaches_total", "escalations")
+         "breaches_open", "breaches_total", "escalations", "merged")
 REPORT_ZONE = timezone(timedelta(hours=8))  # the day a case counts for is its report day in China
 
 
@@ -57,6 +57,7 @@ def facts(case: dict[str, Any]) -> dict[str, Any]:
         "breaches_total": len(case.get("breaches", [])),
         "breaches_open": len(case.get("breaches_open", [])),
         "escalations": case.get("escalations", 0),
+        "merged": int(state == "merged"),  # merged into another case: received, never accepted on its own
     }
     minutes = None
     if resolved:
@@ -159,6 +160,7 @@ def indicators(counts: Counter, minutes: Counter) -> dict[str, Any]:
         "breaches_open": counts["breaches_open"],
         "breaches_total": counts["breaches_total"],
         "escalations": counts["escalations"],
+        "merged": counts["merged"],
     }
 
 

@@ -16,6 +16,7 @@ from services.intake import handlers
 pytestmark = pytest.mark.system
 
 UNIT = "QJ01-G01-01-1"
+NEIGHBOUR = "QJ01-G01-01-2"
 CHAIN_UP = ("unit", "building", "grid", "branch", "community", "street", "district")
 
 
@@ -71,15 +72,17 @@ def test_one_case_through_every_action_with_rework_and_an_extension(services):
     intake, router, client = services
     key = {"X-API-Key": auth.issue_api_key(intake.store, "hotline")}
 
-    def report(text):
+    def report(text, unit=UNIT):
         response = client.post("/api/v1/reports", headers=key, json={
-            "channel": "hotline", "text": text, "location": {"unit_code": UNIT}})
+            "channel": "hotline", "text": text, "location": {"unit_code": unit}})
         assert response.status_code == 202
         return response.get_json()
 
     main = report("3号楼2单元楼道灯坏了好几天")
     emergency = report("煤气泄漏了，有人晕倒在楼道里，很危险")
-    duplicate = report("3号楼2单元的楼道灯不亮了")
+    # the same problem from another unit of the building, reporter unknown: the router dispatches it (not
+    # a duplicate by its rule, docs/routing.md) and a person merges it by hand
+    duplicate = report("3号楼2单元的楼道灯不亮了", NEIGHBOUR)
     nonsense = report("测试测试")
     cases = [main["case_id"], emergency["case_id"], duplicate["case_id"], nonsense["case_id"]]
     pump_until(intake, router, lambda: all(owner_of(intake, c) for c in cases))

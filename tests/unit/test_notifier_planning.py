@@ -130,6 +130,24 @@ def test_escalation_and_closure_reach_the_right_people(deps):
     assert "已办结" in closure["message"]
 
 
+def test_the_reporters_of_merged_duplicates_are_told_of_the_closure_once_per_phone(deps):
+    deps.clock.moment = NIGHT - timedelta(hours=10)
+    reported, assigned = assignment("GD-S1")
+    duplicates = [event("CaseReported", case_id, {"reporter": reporter}) for case_id, reporter in (
+        ("GD-D1", {"name": "李四", "phone": "13900002222"}), ("GD-D2", {"name": "张三", "phone": "13800001111"}),
+        ("GD-D3", {"name": "王五"}))]
+    linked = [Envelope("DuplicateLinked", "/griddesk/router", "GD-S1", {"duplicate_case_id": d.subject,
+                                                                         "match": "unit", "reason": "r"},
+                       id=f"link-{d.subject}", time=NIGHT) for d in duplicates]
+    react(deps, reported, assigned, *duplicates, *linked, linked[0], event("CaseClosed", "GD-S1", {"by": WORKER}))
+    told = deps.store.find(NOTIFICATIONS, {"about_event_type": "CaseClosed"})
+    # the survivor's reporter and GD-D1's; GD-D2 is the same phone as the survivor's, GD-D3 left none
+    assert sorted((d["recipient"]["id"], d["recipient"]["phone"]) for d in told) == [
+        ("resident/GD-D1", "13900002222"), ("resident/GD-S1", "13800001111")]
+    assert all(d["case_id"] == "GD-S1" for d in told)
+    assert "GD-D1" in next(d["message"] for d in told if d["recipient"]["id"] == "resident/GD-D1")
+
+
 def test_a_concentrated_case_asks_the_branch_secretary_to_convene_the_forum(deps):
     deps.clock.moment = NIGHT - timedelta(hours=10)
     secretary = {"id": "QJ01-B1/branch_secretary", "name": "周红", "role": "branch_secretary", "phone": "170",

@@ -44,3 +44,16 @@ def test_an_unreadable_file_names_itself(tmp_path):
     bad.write_text("version: [1", encoding="utf-8")
     with pytest.raises(RoutingRulesError, match="rules.yaml: not valid YAML"):
         load_rules(str(bad))
+
+
+def test_the_duplicates_window_defaults_to_seven_days_and_a_bad_one_is_refused(raw):
+    assert load_rules().duplicates.window == timedelta(days=7)
+    del raw["duplicates"]
+    assert parse_rules(raw).duplicates.window == timedelta(days=7)
+    raw["duplicates"] = {"window": "36h"}
+    assert parse_rules(raw).duplicates.window == timedelta(hours=36)
+    for bad, message in (({"window": "soon"}, "duplicates.window"), ({"span": "1d"}, "unknown entries span"),
+                         ("7d", "'duplicates' must be a mapping")):
+        raw["duplicates"] = bad
+        with pytest.raises(RoutingRulesError, match=message):
+            parse_rules(raw)

@@ -13,6 +13,7 @@ const TEXT = {
     on_time_rate: "按期处置率", closure_rate: "结案率", rework_rate: "返工率", extension_rate: "延期率",
     satisfaction_rate: "满意率", resolution_time_p50: "处置时长中位数(小时)", resolution_time_p90: "处置时长P90(小时)",
     breaches_open: "未办超时", breaches_total: "超时总数", escalations: "升级次数",
+    merged: "合并重复件",
     acknowledge: "签收", resolve: "办结" },
   en: { title: "griddesk · District command center", signin: "Sign in", token: "Staff token", signout: "Sign out",
     from: "From", to: "To", apply: "Apply", csv_cases: "Cases CSV", csv_indicators: "Indicators CSV",
@@ -26,7 +27,7 @@ const TEXT = {
     on_time_rate: "On-time rate", closure_rate: "Closure rate", rework_rate: "Rework rate",
     extension_rate: "Extension rate", satisfaction_rate: "Satisfaction", resolution_time_p50: "Resolution p50 (h)",
     resolution_time_p90: "Resolution p90 (h)", breaches_open: "Open breaches", breaches_total: "Breaches",
-    escalations: "Escalations", acknowledge: "acknowledge", resolve: "resolve" },
+    escalations: "Escalations", merged: "Merged duplicates", acknowledge: "acknowledge", resolve: "resolve" },
 };
 const HEADLINE = ["received", "on_time_rate", "closure_rate", "satisfaction_rate", "response_rate",
   "dispatch_accuracy", "resolution_time_p50", "breaches_open", "escalations"];

@@ -63,3 +63,24 @@ class DeliberationRequested(Contract):
     compound = fields.String(required=True)
     convener = fields.Nested(PersonSchema, allow_none=True, load_default=None)  # the branch secretary
     reason = fields.String(required=True)
+
+
+class DuplicateMerged(Contract):
+    """The report duplicates a case still open (same reporter or unit, same problem, within the window):
+    it is merged into that case instead of being dispatched (no assignment, nobody told); its reporter
+    is followed up through the surviving case. Subject: the duplicate."""
+    into_case_id = fields.String(required=True)  # the surviving case
+    match = fields.String(required=True, validate=validate.OneOf(("reporter", "unit")))
+    matched = fields.List(fields.String(), required=True)  # words both reports share
+    reason = fields.String(required=True)
+    window_hours = fields.Float(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    tier = fields.String(required=True, validate=validate.OneOf(TIERS))  # the surviving case's
+    org = fields.Nested(OrgChainSchema, required=True)  # where the duplicate was reported: scopes who sees it
+
+
+class DuplicateLinked(Contract):
+    """The surviving case learns that a duplicate was merged into it. Subject: the surviving case."""
+    duplicate_case_id = fields.String(required=True)
+    match = fields.String(required=True, validate=validate.OneOf(("reporter", "unit")))
+    reason = fields.String(required=True)
