@@ -26,6 +26,13 @@ def test_another_problem_in_the_same_unit_is_not_a_duplicate():
     assert find_duplicate(frozenset({"门禁"}), "case:new", HERE, [open_case("old", {"楼道灯"})]) is None
 
 
+def test_words_that_share_only_a_place_are_not_the_same_problem():
+    # 楼道灯 and 扶手+楼道 share 楼道 (enough for a cluster's "similar"), not the problem: never merged
+    assert find_duplicate(frozenset({"扶手", "楼道"}), "case:new", HERE, [open_case("old", {"坏了", "楼道灯"})]) is None
+    assert find_duplicate(frozenset({"楼道", "灯+不亮"}), "case:new", HERE, [open_case("old", {"楼道灯"})]).match == "unit"
+    assert find_duplicate(frozenset({"楼道灯"}), "case:new", HERE, [open_case("old", {"楼道灯"})]).into_case_id == "old"
+
+
 def test_the_same_reporter_counts_in_the_same_building_not_in_another():
     neighbour = Place("U2", "B1", "G1")
     assert find_duplicate(frozenset({"楼道灯"}), "r1", neighbour, [open_case("old", {"楼道灯"}, "r1")]).match == "reporter"
