@@ -28,5 +28,6 @@ def test_steady_and_shrinking_categories_are_left_out():
 
 
 def test_ties_rank_by_growth_then_count_then_key():
-    rows = ranked({("G2", "a"): 10, ("G1", "a"): 10, ("G1", "b"): 20}, {("G2", "a"): 5, ("G1", "a"): 5, ("G1", "b"): 10})
+    rows = ranked({("G2", "a"): 10, ("G1", "a"): 10, ("G1", "b"): 20},
+                  {("G2", "a"): 5, ("G1", "a"): 5, ("G1", "b"): 10})
     assert [r[0] for r in rows] == [("G1", "b"), ("G1", "a"), ("G2", "a")]
