@@ -345,7 +345,8 @@ def replay(yes: bool) -> None:
 @_bench_group().command("tracker")
 @click.option("--cases", default=10_000, show_default=True, help="synthetic cases to load")
 @click.option("--repeat", default=30, show_default=True, help="runs of each indicator query")
-def bench_tracker(cases: int, repeat: int) -> None:
+@click.option("--batch", default=5000, show_default=True, help="events the replay folds per batch")
+def bench_tracker(cases: int, repeat: int, batch: int) -> None:
     """Load CASES cases' events, replay them (events/s), time the dashboard's indicator queries (p50/p95)."""
     from services.tracker import bootstrap
     from services.tracker.bench import run_bench
@@ -353,7 +354,7 @@ def bench_tracker(cases: int, repeat: int) -> None:
     tracker = bootstrap.build()
     bootstrap.prepare(tracker)
     try:
-        run_bench(tracker, cases, repeat, click.echo)
+        run_bench(tracker, cases, repeat, click.echo, batch_size=batch)
     finally:
         tracker.log.close()
         tracker.store.close()

@@ -9,12 +9,13 @@ from typing import Iterable
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
+from shared.events.contracts import ORG_LEVELS
 from shared.org.registry import ORG_UNITS
 from shared.web import ApiError, require_staff
 from services.tracker import domain, queries
 from services.tracker.handlers import CASES
 from services.tracker.indicators import NAMES
-from services.tracker.schemas import BreakdownQuery, CaseQuery, IndicatorQuery, ListQuery, SeriesQuery
+from services.tracker.schemas import BreakdownQuery, CaseQuery, HotspotQuery, IndicatorQuery, ListQuery, SeriesQuery
 
 blueprint = Blueprint("tracker", __name__)
 
@@ -22,6 +23,8 @@ LEVEL_OF_PLURAL = {"districts": "district", "streets": "street", "communities": 
                    "branches": "branch", "compounds": "compound", "grids": "grid", "buildings": "building",
                    "units": "unit"}
 CSV_LIMIT = 100_000
+CSV_GROWTH_COLUMNS = ("code", "name", "level", "category", "received", "previous", "growth", "growth_rate", "from",
+                      "to", "previous_from", "previous_to")
 CSV_CASE_COLUMNS = ("case_id", "state", "channel", "category", "tier", "reported_at", "assigned_at", "resolved_at",
                     "closed_at", "street", "community", "grid", "owner", "escalations", "breaches_open", "summary")
 
@@ -57,6 +60,12 @@ def _bucket_scope(query: dict) -> tuple[str, str | None]:
         unit = _unit_in_scope(query["org"])
         return unit["code"], unit["level"]
     return ("*", None) if g.scope.level == "district" else (g.scope.org_code, g.scope.level)
+
+
+def _scope_unit(query: dict) -> dict | None:
+    """The org unit a query is about: its ``org``, else the token's own (None for the whole district)."""
+    code = query.get("org") or (None if g.scope.level == "district" else g.scope.org_code)
+    return _unit_in_scope(code) if code else None
 
 
 def _case_filter(query: dict) -> dict:
@@ -130,10 +139,9 @@ def get_indicator_series():
 def _breakdown_rows(query: dict) -> list[dict]:
     if query.get("person"):
         raise ApiError(400, "invalid_query", "a breakdown is per org unit, not per person", {"person": ["not here"]})
-    scope_code = query.get("org") or (None if g.scope.level == "district" else g.scope.org_code)
+    unit = _scope_unit(query)
     filter = {"level": query["level"]}
-    if scope_code:
-        unit = _unit_in_scope(scope_code)
+    if unit:
         filter[f"chain.{unit['level']}"] = unit["code"]
     start, end = queries.period(query, _tracker().clock.now())
     rows = []
@@ -174,14 +182,38 @@ def list_breaches():
     return jsonify({"items": items})
 
 
+def _hotspots(query: dict) -> dict:
+    start, end = queries.period(query, _tracker().clock.now())
+    return queries.hotspots(_store(), _case_filter(query), _growth_units(query), start, end,
+                            limit=min(query["limit"], 50), min_count=query["min_count"])
+
+
+def _growth_units(query: dict) -> list[dict]:
+    """The org units whose categories are compared: every unit of ``level`` in the scope, or the scope
+    itself when it is at or below that level (a grid worker's hot spots are their grid's)."""
+    unit, level = _scope_unit(query), query["level"]
+    if unit is None:
+        return _store().find(ORG_UNITS, {"level": level}, sort=[("code", 1)])
+    if ORG_LEVELS.index(unit["level"]) >= ORG_LEVELS.index(level):
+        return [unit]
+    return _store().find(ORG_UNITS, {"level": level, f"chain.{unit['level']}": unit["code"]}, sort=[("code", 1)])
+
+
 @blueprint.get("/api/v1/hotspots")
 @require_staff
 def get_hotspots():
-    query = _parsed(ListQuery())
-    start, end = queries.period(query, _tracker().clock.now())
-    scope, level = _bucket_scope(query)
-    return jsonify(queries.hotspots(_store(), _case_filter(query), (scope, level), start, end,
-                                    min(query["limit"], 50)))
+    return jsonify(_hotspots(_parsed(HotspotQuery())))
+
+
+@blueprint.get("/api/v1/hotspots.csv")
+@require_staff
+def export_hotspots():
+    result = _hotspots(_parsed(HotspotQuery()))
+    now, before = result["period"], result["previous_period"]
+    rows = ([r["org"]["code"], r["org"]["name"], r["org"]["level"], r["category"], r["received"], r["previous"],
+             r["growth"], r["growth_rate"], now["from"], now["to"], before["from"], before["to"]]
+            for r in result["growing_categories"])
+    return _csv("hotspots.csv", CSV_GROWTH_COLUMNS, rows)
 
 
 @blueprint.get("/api/v1/org/<plural>")

@@ -179,6 +179,28 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=length), start - timedelta(days=1)
 
 
+GROWTH_MIN_COUNT = 5  # a category must have received this many cases in the period to be a hot spot
+
+
+def category_growth(now: Counter, before: Counter, min_count: int = GROWTH_MIN_COUNT) -> list[dict[str, Any]]:
+    """The categories that grew, fastest first, from cases received per key (e.g. (org unit, category)) in
+    a period (``now``) and the previous period of the same length (``before``).
+
+    A key counts only with at least ``min_count`` cases now and more than before. Its relative growth is
+    measured against the previous count or ``min_count``, whichever is larger, so a category going from
+    0 to 1 case is not "infinite growth" and a new category ranks as if it had had ``min_count`` before."""
+    rows = []
+    for key, received in now.items():
+        previous = before.get(key, 0)
+        if received < min_count or received <= previous:
+            continue
+        growth = received - previous
+        rows.append({"key": key, "received": received, "previous": previous, "growth": growth,
+                     "growth_rate": round(growth / max(previous, min_count), 4)})
+    rows.sort(key=lambda r: (-r["growth_rate"], -r["growth"], -r["received"], str(r["key"])))
+    return rows
+
+
 def percentile_hours(minutes: Counter, share: float) -> float | None:
     """The nearest-rank percentile of resolution times, in hours (3 decimals)."""
     total = sum(minutes.values())

@@ -21,8 +21,10 @@ ENDPOINTS = {
     "/api/v1/indicators.csv": ("The breakdown as CSV (level defaults to grid)", schemas.BreakdownQuery, None,
                                "text/csv"),
     "/api/v1/breaches": ("Open SLA breaches, most overdue first", schemas.ListQuery, schemas.BreachList, None),
-    "/api/v1/hotspots": ("Concentrated problems and the categories growing fastest", schemas.ListQuery,
-                         schemas.Hotspots, None),
+    "/api/v1/hotspots": ("Concentrated problems and the categories growing fastest per org unit",
+                         schemas.HotspotQuery, schemas.Hotspots, None),
+    "/api/v1/hotspots.csv": ("The fastest-growing categories per org unit as CSV", schemas.HotspotQuery, None,
+                             "text/csv"),
     "/api/v1/org/{plural}": ("Org units of a level in your area", None, schemas.Breakdown, None),
     "/api/v1/me": ("The token's name, role and org unit", None, None, None),
 }

@@ -128,9 +128,10 @@ def breach_list(store: DocumentStore, filter: dict, now: datetime, limit: int) -
     return sorted(rows, key=lambda r: r["due"])[:limit]
 
 
-def hotspots(store: DocumentStore, filter: dict, scope: tuple[str, str | None], start: date, end: date,
-             limit: int) -> dict:
-    """Concentrated problems (clusters, concentrated-tier cases) and the categories growing fastest."""
+def hotspots(store: DocumentStore, filter: dict, units: list[dict], start: date, end: date, *, limit: int,
+             min_count: int) -> dict:
+    """Concentrated problems (clusters, concentrated-tier cases) and the categories growing fastest in
+    each of ``units`` (docs/indicators.md, "Hot spots")."""
     clusters: dict[str, dict] = {}
     for case in store.find(CASES, {**filter, "tier": "concentrated"}, sort=[("reported_at", -1)], limit=limit * 10):
         key = (case.get("cluster") or {}).get("cluster_id") or case["case_id"]
@@ -139,19 +140,39 @@ def hotspots(store: DocumentStore, filter: dict, scope: tuple[str, str | None], 
         entry["cases"].append(case["case_id"])
         entry["size"] = max(entry["size"], (case.get("cluster") or {}).get("size") or len(entry["cases"]))
     before_start, before_end = indicators.previous_period(start, end)
-    code, level = scope
-    now_by = _received_by_category(buckets(store, code, start, end, level=level))
-    before_by = _received_by_category(buckets(store, code, before_start, before_end, level=level))
-    growth = [{"category": c, "received": now_by[c], "previous": before_by[c], "growth": now_by[c] - before_by[c],
-               "growth_rate": None if not before_by[c] else round((now_by[c] - before_by[c]) / before_by[c], 4)}
-              for c in set(now_by) | set(before_by)]
-    growth.sort(key=lambda g: (-g["growth"], g["category"]))
-    return {"concentrated": sorted(clusters.values(), key=lambda c: -c["size"])[:limit],
-            "growing_categories": [g for g in growth if g["growth"] > 0][:limit]}
+    return {"period": {"from": start.isoformat(), "to": end.isoformat()},
+            "previous_period": {"from": before_start.isoformat(), "to": before_end.isoformat()},
+            "min_count": min_count,
+            "concentrated": sorted(clusters.values(), key=lambda c: -c["size"])[:limit],
+            "growing_categories": growing_categories(store, units, start, end, min_count)[:limit]}
 
 
-def _received_by_category(rows: list[dict]) -> Counter:
+def growing_categories(store: DocumentStore, units: list[dict], start: date, end: date,
+                       min_count: int) -> list[dict]:
+    """Per org unit and category, cases received in the period against the previous period of the same
+    length, fastest-growing first (``indicators.category_growth`` holds the rule)."""
+    before_start, before_end = indicators.previous_period(start, end)
+    now = _received_by_unit(store, units, start, end)
+    before = _received_by_unit(store, units, before_start, before_end)
+    named = {u["code"]: {"code": u["code"], "name": u.get("name"), "level": u["level"]} for u in units}
+    rows = []
+    for row in indicators.category_growth(now, before, min_count):
+        code, category = row.pop("key")
+        rows.append({"org": named[code], "category": category, **row})
+    return rows
+
+
+def _received_by_unit(store: DocumentStore, units: list[dict], start: date, end: date) -> Counter:
+    """Cases received per (org unit, category): one read of the buckets for the levels they keep, the
+    cases' own facts for a unit below them. Cases never classified (category ``none``) are left out."""
     result: Counter = Counter()
+    kept = [u["code"] for u in units if u["level"] in indicators.BUCKET_LEVELS]
+    rows = [] if not kept else store.find(BUCKETS, {"scope": {"$in": kept},
+                                                    "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}})
     for bucket in rows:
-        result[bucket["category"]] += bucket.get("counts", {}).get("received", 0)
-    return result
+        result[(bucket["scope"], bucket["category"])] += bucket.get("counts", {}).get("received", 0)
+    for unit in units:
+        if unit["level"] not in indicators.BUCKET_LEVELS:
+            for row in buckets(store, unit["code"], start, end, level=unit["level"]):
+                result[(unit["code"], row["category"])] += row.get("counts", {}).get("received", 0)
+    return Counter({key: n for key, n in result.items() if n and key[1] != "none"})

@@ -4,6 +4,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from shared.events.contracts import CATEGORIES, TIERS
 from services.tracker.domain import STATES
+from services.tracker.indicators import BUCKET_LEVELS, GROWTH_MIN_COUNT
 
 CASE_SORTS = ("reported_at", "-reported_at", "updated_at", "-updated_at", "state", "-state", "category",
               "-category", "tier", "-tier")
@@ -59,6 +60,14 @@ class ListQuery(PeriodQuery):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
+class HotspotQuery(ListQuery):
+    level = fields.String(load_default="grid", validate=validate.OneOf(BUCKET_LEVELS),
+                          metadata={"description": "compare the categories of every unit of this level in the org "
+                                                   "(the org itself when it is at or below it)"})
+    min_count = fields.Integer(load_default=GROWTH_MIN_COUNT, validate=validate.Range(min=1, max=100_000),
+                               metadata={"description": "cases a category must have received in the period"})
+
+
 class CaseSummary(Schema):
     case_id = fields.String()
     state = fields.String()
@@ -102,9 +111,28 @@ class BreachList(Schema):
     items = fields.List(fields.Dict())
 
 
+class OrgRef(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+
+
+class GrowingCategory(Schema):
+    org = fields.Nested(OrgRef)
+    category = fields.String()
+    received = fields.Integer(metadata={"description": "cases reported in the period"})
+    previous = fields.Integer(metadata={"description": "cases reported in the previous period of the same length"})
+    growth = fields.Integer(metadata={"description": "received - previous"})
+    growth_rate = fields.Float(metadata={"description": "growth / max(previous, min_count)"})
+
+
 class Hotspots(Schema):
+    period = fields.Dict()
+    previous_period = fields.Dict()
+    min_count = fields.Integer()
     concentrated = fields.List(fields.Dict())
-    growing_categories = fields.List(fields.Dict())
+    growing_categories = fields.List(fields.Nested(GrowingCategory),
+                                     metadata={"description": "fastest-growing first (docs/indicators.md)"})
 
 
 class Error(Schema):

@@ -44,6 +44,8 @@ def concrete(path: str, ids) -> list[str]:
         return [path.replace("{plural}", p) for p in ("streets", "communities", "grids", "buildings", "units")]
     if path.endswith("breakdown"):
         return [f"{path}?level={level}&{PERIOD}" for level in ("street", "community", "grid", "unit")]
+    if "hotspots" in path:  # min_count=1, so grid A's categories show up as growing (from nothing in 2025)
+        return [f"{path}?level={level}&min_count=1&{PERIOD}" for level in ("street", "community", "grid")]
     return [f"{path}?{PERIOD}"]
 
 
@@ -58,6 +60,16 @@ def test_every_endpoint_answers_grid_a_without_grid_b(world):
         assert not any(case_id in body for case_id in ids[GRID_B]), path
         walked += 1
     assert walked >= len(ENDPOINTS)
+
+
+def test_hot_spots_of_a_grid_token_are_its_grids_and_a_district_sees_both(world, tracker):
+    client, headers, ids = world
+    mine = client.get(f"/api/v1/hotspots?min_count=1&{PERIOD}", headers=headers).get_json()["growing_categories"]
+    assert mine and {r["org"]["code"] for r in mine} == {GRID_A}
+    district = {"Authorization": "Bearer " + auth.issue_staff_token(tracker.store, "cc", "command_center", "XX",
+                                                                     "district")}
+    every = client.get(f"/api/v1/hotspots?min_count=1&{PERIOD}", headers=district).get_json()["growing_categories"]
+    assert {GRID_A, GRID_B} <= {r["org"]["code"] for r in every}
 
 
 def test_grid_b_by_id_org_or_person_is_not_found(world):

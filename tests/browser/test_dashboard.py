@@ -1,5 +1,5 @@
 """The command-center dashboard in a real headless Chromium (Debian's, driven by Playwright): sign in,
-drill down street → community → grid, open a case, switch to English. Screenshots are saved to
+see the hot spots, drill down street → community → grid, open a case, switch to English. Screenshots are saved to
 test-artifacts/screenshots/ for people to look at."""
 from __future__ import annotations
 
@@ -71,6 +71,9 @@ def test_sign_in_drill_down_and_open_a_case(dashboard):
         expect(page.get_by_test_id("indicator-received")).to_contain_text("受理量")
         expect(page.get_by_test_id("indicator-received")).to_contain_text("120")
         expect(page.locator("[data-testid^=grid-]").first).to_be_visible()
+        # hot spots: the street's categories, all new against the empty 30 days before
+        expect(page.locator("[data-testid^=growing-QJ-]").first).to_be_visible()
+        expect(page.get_by_test_id("growing")).to_contain_text("增幅")
         shot(page, "01-overview-zh")
 
         page.get_by_test_id("row-QJ").click()  # the street
@@ -91,5 +94,6 @@ def test_sign_in_drill_down_and_open_a_case(dashboard):
         expect(page.get_by_text("Timeline")).to_be_visible()
         page.go_back()
         expect(page.get_by_test_id("indicator-received")).to_contain_text("Received")
+        expect(page.get_by_text("Fastest-growing categories")).to_be_visible()
         shot(page, "04-overview-en")
         browser.close()

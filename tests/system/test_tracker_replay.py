@@ -23,7 +23,10 @@ def chains() -> list[dict]:
 
 def snapshot(tracker) -> tuple[dict, dict]:
     store = tracker.store
-    buckets = {b["_id"]: (b.get("counts"), b.get("minutes")) for b in store.find(handlers.BUCKETS)}
+    # a bucket a case passed through (e.g. "no category yet") stays behind empty when its changes come
+    # one by one; the replay sums a batch's changes first and may never create it: both count nothing
+    buckets = {b["_id"]: (b.get("counts"), b.get("minutes")) for b in store.find(handlers.BUCKETS)
+               if b.get("counts") or b.get("minutes")}
     cases = {c["_id"]: (c["state"], c["breaches_open_count"], len(c["timeline"]), c["owner"], c["has_pending"])
              for c in store.find(handlers.CASES)}
     return buckets, cases

@@ -14,7 +14,9 @@ const TEXT = {
     satisfaction_rate: "满意率", resolution_time_p50: "处置时长中位数(小时)", resolution_time_p90: "处置时长P90(小时)",
     breaches_open: "未办超时", breaches_total: "超时总数", escalations: "升级次数",
     merged: "合并重复件",
-    acknowledge: "签收", resolve: "办结" },
+    acknowledge: "签收", resolve: "办结", csv_hotspots: "导出热点 CSV", growing: "增长最快的类别",
+    concentrated: "集中突出问题", this_period: "本期", growth: "增量", growth_rate: "增幅", cluster_size: "涉及案件",
+    no_growth: "没有达到最低案件数且在增长的类别", min_count: "最低案件数", new: "新增", no_clusters: "暂无集中突出问题" },
   en: { title: "griddesk · District command center", signin: "Sign in", token: "Staff token", signout: "Sign out",
     from: "From", to: "To", apply: "Apply", csv_cases: "Cases CSV", csv_indicators: "Indicators CSV",
     trend: "Reports per day", map: "Grids by on-time rate", good: "≥90%", nodata: "no data", by_area: "By area",
@@ -27,7 +29,19 @@ const TEXT = {
     on_time_rate: "On-time rate", closure_rate: "Closure rate", rework_rate: "Rework rate",
     extension_rate: "Extension rate", satisfaction_rate: "Satisfaction", resolution_time_p50: "Resolution p50 (h)",
     resolution_time_p90: "Resolution p90 (h)", breaches_open: "Open breaches", breaches_total: "Breaches",
-    escalations: "Escalations", merged: "Merged duplicates", acknowledge: "acknowledge", resolve: "resolve" },
+    escalations: "Escalations", merged: "Merged duplicates", acknowledge: "acknowledge", resolve: "resolve", csv_hotspots: "Hot spots CSV",
+    growing: "Fastest-growing categories", concentrated: "Concentrated problems", this_period: "this period",
+    growth: "growth", growth_rate: "growth rate", cluster_size: "cases", no_growth: "no category with the minimum count is growing",
+    min_count: "minimum count", new: "new", no_clusters: "no concentrated problems" },
+};
+const CATEGORY = {
+  zh: { sanitation: "环境卫生", facility: "公共设施", utility: "水电气暖", safety: "安全隐患", security: "社会治安",
+    dispute: "矛盾纠纷", special: "特殊群体", service: "公共服务代办", construction: "违章建设", parking: "停车交通",
+    property: "物业服务", greenery: "绿化", civility: "文明创建", info: "信息采集", other: "其他" },
+  en: { sanitation: "Sanitation", facility: "Public facilities", utility: "Utilities", safety: "Safety hazards",
+    security: "Public security", dispute: "Disputes", special: "Special groups", service: "Services on behalf",
+    construction: "Illegal construction", parking: "Parking and traffic", property: "Property services",
+    greenery: "Greenery", civility: "Civility", info: "Information collection", other: "Other" },
 };
 const HEADLINE = ["received", "on_time_rate", "closure_rate", "satisfaction_rate", "response_rate",
   "dispatch_accuracy", "resolution_time_p50", "breaches_open", "escalations"];
@@ -49,6 +63,7 @@ const el = (tag, attrs = {}, ...children) => {
 };
 const pct = (v) => (v === null || v === undefined ? t("none") : `${(v * 100).toFixed(1)}%`);
 const fmt = (name, v) => (name.endsWith("_rate") || name === "dispatch_accuracy" ? pct(v) : (v ?? t("none")));
+const category = (code) => (code ? (CATEGORY[state.lang][code] ?? code) : "");
 const when = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) : "");
 
 async function api(path) {
@@ -108,9 +123,10 @@ async function loadOverview() {
   const [summary, series] = await Promise.all([api(`/api/v1/indicators?${q}`), api(`/api/v1/indicators/series?${q}`)]);
   renderHeadline(summary);
   renderTrend(series.items);
-  await Promise.all([loadBreakdown(), loadBreaches(), loadCases()]);
+  await Promise.all([loadBreakdown(), loadHotspots(), loadBreaches(), loadCases()]);
   $("csv-cases").href = `/api/v1/cases.csv?${q}`;
   $("csv-indicators").href = `/api/v1/indicators.csv?${q}`;
+  $("csv-hotspots").href = `/api/v1/hotspots.csv?${hotspotQuery()}`;
 }
 
 function renderHeadline(summary) {
@@ -193,6 +209,35 @@ function renderMap(grids) {
   }
 }
 
+function hotspotQuery() {
+  // the categories of the level the table below drills to (a grid compares its own)
+  const org = currentOrg();
+  const q = period(); q.set("limit", "10");
+  q.set("level", NEXT_LEVEL[org ? org.level : state.me.level] || "grid");
+  if (org) q.set("org", org.code);
+  return q;
+}
+
+async function loadHotspots() {
+  const result = await api(`/api/v1/hotspots?${hotspotQuery()}`);
+  const table = $("growing");
+  table.tHead.replaceChildren(el("tr", {}, ...["area", "category", "previous", "this_period", "growth", "growth_rate"]
+    .map((k) => el("th", {}, t(k)))));
+  table.tBodies[0].replaceChildren(...result.growing_categories.map((r) => el("tr",
+    { "data-testid": `growing-${r.org.code}-${r.category}` }, el("td", {}, r.org.name ?? r.org.code),
+    el("td", {}, category(r.category)), el("td", {}, String(r.previous)), el("td", {}, String(r.received)),
+    el("td", {}, `+${r.growth}`), el("td", { class: "rise", title: `+${(r.growth_rate * 100).toFixed(0)}%` },
+      r.previous ? `+${(r.growth_rate * 100).toFixed(0)}%` : t("new")))));
+  $("growing-note").textContent = result.growing_categories.length ? `${t("min_count")} ${result.min_count}`
+    : `${t("no_growth")} (${result.min_count})`;
+  const clusters = $("concentrated");
+  clusters.tHead.replaceChildren(el("tr", {}, ...["category", "area", "cluster_size", "case"].map((k) => el("th", {}, t(k)))));
+  clusters.tBodies[0].replaceChildren(...result.concentrated.map((c) => el("tr", { class: "link",
+    onclick: () => openCase(c.cases[0]) }, el("td", {}, category(c.category)),
+    el("td", {}, (c.org && (c.org.grid || c.org.community)) || ""), el("td", {}, String(c.size)), el("td", {}, c.cases[0]))));
+  $("concentrated-note").textContent = result.concentrated.length ? "" : t("no_clusters");
+}
+
 async function loadBreaches() {
   const q = period(); q.set("limit", "20");
   const org = currentOrg(); if (org) q.set("org", org.code);
@@ -200,7 +245,7 @@ async function loadBreaches() {
   const table = $("breaches");
   table.tHead.replaceChildren(el("tr", {}, ...["case", "category", "deadline", "due", "overdue"].map((k) => el("th", {}, t(k)))));
   table.tBodies[0].replaceChildren(...items.map((b) => el("tr", { class: "link", onclick: () => openCase(b.case_id) },
-    el("td", {}, b.case_id), el("td", {}, b.category ?? ""), el("td", {}, t(b.deadline)), el("td", {}, when(b.due)),
+    el("td", {}, b.case_id), el("td", {}, category(b.category)), el("td", {}, t(b.deadline)), el("td", {}, when(b.due)),
     el("td", { class: "overdue" }, `${b.overdue_hours} ${t("hours")}`))));
 }
 
@@ -211,7 +256,7 @@ async function loadCases() {
   const table = $("cases");
   table.tHead.replaceChildren(el("tr", {}, ...["case", "state", "category", "reported"].map((k) => el("th", {}, t(k)))));
   table.tBodies[0].replaceChildren(...items.map((c) => el("tr", { class: "link", "data-testid": `case-${c.case_id}`,
-    onclick: () => openCase(c.case_id) }, el("td", {}, c.case_id), el("td", {}, c.state), el("td", {}, c.category ?? ""),
+    onclick: () => openCase(c.case_id) }, el("td", {}, c.case_id), el("td", {}, c.state), el("td", {}, category(c.category)),
     el("td", {}, when(c.reported_at)))));
 }
 
@@ -220,7 +265,7 @@ async function download(link) {
   const response = await fetch(link.getAttribute("href"), { headers: { Authorization: `Bearer ${state.token}` } });
   if (!response.ok) return;
   const url = URL.createObjectURL(await response.blob());
-  const a = el("a", { href: url, download: link.id === "csv-cases" ? "cases.csv" : "indicators.csv" });
+  const a = el("a", { href: url, download: link.dataset.file });
   document.body.append(a); a.click(); a.remove();
   URL.revokeObjectURL(url);
 }
@@ -231,7 +276,7 @@ async function loadCase(id) {
   show("case");
   const c = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
   $("case-title").textContent = `${t("case")} ${c.case_id} · ${c.state}`;
-  const facts = { category: c.category, tier: c.tier, reported: when(c.reported_at),
+  const facts = { category: category(c.category), tier: c.tier, reported: when(c.reported_at),
     owner: c.owner ? `${c.owner.name} (${c.owner.role})` : "", area: Object.values(c.org || {}).join(" / ") };
   $("case-facts").replaceChildren(...Object.entries(facts).flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", {}, v ?? "")]));
   $("holders").replaceChildren(...c.holders.map((h) => el("li", {},
@@ -258,7 +303,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", (e) => { e.preventDefault(); $("signin-error").textContent = ""; signIn($("token").value.trim()); });
   $("signout").addEventListener("click", signOut);
   $("apply").addEventListener("click", () => loadOverview());
-  for (const id of ["csv-cases", "csv-indicators"]) $(id).addEventListener("click", (e) => { e.preventDefault(); download(e.currentTarget); });
+  for (const id of ["csv-cases", "csv-indicators", "csv-hotspots"]) $(id).addEventListener("click", (e) => { e.preventDefault(); download(e.currentTarget); });
   $("back").addEventListener("click", (e) => { e.preventDefault(); location.hash = ""; });
   window.addEventListener("hashchange", route);
   route();
