@@ -43,7 +43,7 @@ class Intake:
         """Keeps the case files' owners from the router's events (group ``intake``)."""
         reactions = {event_type: (lambda event, react=react: react(event, store=self.store))
                      for event_type, react in handlers.REACTIONS.items()}
-        return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS], reactions)
+        return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS], reactions, store=self.store)
 
 
 def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None = None,
