@@ -12,7 +12,11 @@ Inside a batch:
   ``except Conflict`` retry loop then works as before: inside a batch a stale replace can only conflict
   against the buffer), and against the store at flush otherwise. Several writes of one document in one
   batch become one write (an insert followed by replaces is one insert of the last state).
-- ``find`` and ``count`` flush the batch's writes to that collection first, so queries see them.
+- queries see the batch's writes: ``find`` merges the store's answer with the batch's unstored
+  documents of that collection (filtered and sorted in Python by ``shared.document_filters``, where
+  both backends agree), so a reaction that queries — the router's clustering does, for every report —
+  does not cut the batch short; ``count``, a ``find`` with ``skip``/``limit``, or one the filter module
+  cannot decide, flushes the batch's writes to that collection first and asks the store.
 - a flush that fails makes the whole batch unusable: a Conflict becomes ``StaleBatch`` (the batch read
   something that changed meanwhile, or inserted an id someone else holds — a redelivery), a
   ``BackendUnavailable`` stays one; every later call in that batch raises again. The consume loop then
@@ -39,6 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
+from shared.document_filters import Undecidable, matches, sorted_documents
 from shared.errors import BackendUnavailable, Conflict, StaleBatch
 from shared.ports import Document, DocumentStore, Filter, Sort, StoreWrite
 
@@ -65,8 +70,13 @@ class _Batch:
         if self.failure is not None:
             raise BackendUnavailable(f"an earlier flush of this batch failed: {self.failure}")
 
-    def pending(self, collection: str | None = None) -> bool:
-        return any(collection is None or w.collection == collection for w in self.writes)
+    def pending(self, collection: str) -> bool:
+        return any(w.collection == collection for w in self.writes)
+
+    def unstored(self, collection: str) -> dict[str, Document | None]:
+        """The documents of ``collection`` this batch changed and has not stored yet (None: deleted)."""
+        return {id: known.document for (name, id), known in self.known.items()
+                if name == collection and known.slot is not None}
 
     def take_writes(self) -> list[StoreWrite]:
         writes, self.writes = self.writes, []
@@ -197,8 +207,23 @@ class BatchingStore:
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
              skip: int = 0, limit: int = 0) -> list[Document]:
+        batch = self._batch()
+        if batch is not None and not (skip or limit):
+            batch.check()
+            unstored = batch.unstored(collection)
+            if unstored:
+                try:
+                    return self._merged(collection, filter, sort, unstored)
+                except Undecidable:
+                    pass  # flush and ask the store
         self._flush_for_query(collection)
         return self._store.find(collection, filter, sort=sort, skip=skip, limit=limit)
+
+    def _merged(self, collection: str, filter: Filter | None, sort: Sort,
+                unstored: dict[str, Document | None]) -> list[Document]:
+        mine = [_copy(d) for d in unstored.values() if d is not None and matches(d, filter)]
+        stored = [d for d in self._store.find(collection, filter, sort=sort) if d["_id"] not in unstored]
+        return sorted_documents(stored + mine, sort)
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         self._flush_for_query(collection)
