@@ -41,13 +41,14 @@ import json
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from shared.document_filters import Undecidable, matches, sorted_documents
 from shared.errors import BackendUnavailable, Conflict, StaleBatch
 from shared.ports import Document, DocumentStore, Filter, Sort, StoreWrite
 
 Key = tuple[str, str]  # (collection, id)
+T = TypeVar("T")
 
 
 @dataclass
@@ -243,9 +244,16 @@ class BatchingStore:
         self._store.close()
 
 
-def batching(store: DocumentStore) -> BatchingStore:
-    """The store wrapped for batches (a store wrapped already is returned as it is)."""
-    return store if isinstance(store, BatchingStore) else BatchingStore(store)
+def in_one_batch(store: DocumentStore, work: Callable[[], T]) -> T:
+    """Run ``work`` (idempotent, as a timer's step is) as one unit of work when ``store`` can batch; if its
+    writes went stale, run it again write by write, so that contention can never stall it."""
+    if not isinstance(store, BatchingStore):
+        return work()
+    try:
+        with store.batch():
+            return work()
+    except StaleBatch:
+        return work()
 
 
 def _copy(document: Document | None) -> Document | None:

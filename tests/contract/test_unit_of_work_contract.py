@@ -10,6 +10,7 @@ import pytest
 from shared.backends import build_store
 from shared.errors import Conflict, StaleBatch
 from shared.ports import StoreWrite
+from shared.unit_of_work import in_one_batch
 
 
 @pytest.fixture
@@ -205,3 +206,31 @@ def test_a_query_the_batch_cannot_decide_is_asked_of_the_store_after_a_flush(sto
         found = [d["_id"] for d in store.find("things", sort=[("v", 1)])]
         assert from_another_thread(lambda: store.count("things")) == 2  # flushed to answer
     assert found == [d["_id"] for d in store.find("things", sort=[("v", 1)])]
+
+
+def test_a_timer_step_in_one_batch_is_redone_write_by_write_when_it_went_stale(store):
+    store.insert("buckets", {"_id": "b", "total": 0, "applied": []})
+    runs = []
+
+    def add_changes():
+        runs.append(store.in_batch)
+        for change in ("c1", "c2", "c3"):
+            while True:
+                bucket = store.get("buckets", "b")
+                if change in bucket["applied"]:
+                    break
+                try:
+                    store.replace("buckets", {**bucket, "total": bucket["total"] + 1,
+                                              "applied": bucket["applied"] + [change]})
+                    break
+                except Conflict:
+                    continue
+            if len(runs) == 1 and change == "c1":  # the consume loop writes the bucket meanwhile
+                from_another_thread(lambda: store.replace("buckets", {**store.get("buckets", "b"), "seen": 1}))
+        return len(runs)
+
+    assert in_one_batch(store, add_changes) == 2
+    assert runs == [True, False]
+    assert store.get("buckets", "b")["total"] == 3 and store.get("buckets", "b")["seen"] == 1
+    runs.append("done")
+    assert in_one_batch(store, add_changes) == 4 and store.get("buckets", "b")["total"] == 3
