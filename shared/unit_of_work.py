@@ -256,6 +256,25 @@ def in_one_batch(store: DocumentStore, work: Callable[[], T]) -> T:
         return work()
 
 
+def replace_all(store: DocumentStore, collection: str, documents: Sequence[Document]) -> list[Document]:
+    """Compare-and-set every document (each as read, at its ``_v``) in one batch write; if one of them
+    changed meanwhile, each on its own instead. The documents stored, as stored (on MongoDB, without those
+    a refused bulk had stored already: they then conflict with themselves, which only undercounts)."""
+    stored = [{**d, "_v": d["_v"] + 1} for d in documents]
+    try:
+        store.write_batch([StoreWrite("replace", collection, d["_id"], d, expected_v=d["_v"] - 1) for d in stored])
+        return stored
+    except Conflict:
+        pass
+    kept = []
+    for document in documents:
+        try:
+            kept.append(store.replace(collection, document))
+        except Conflict:
+            continue
+    return kept
+
+
 def _copy(document: Document | None) -> Document | None:
     """A private copy, as the adapters return one per read: callers change what they get."""
     if document is None:

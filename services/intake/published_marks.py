@@ -14,8 +14,9 @@ import logging
 import os
 import threading
 
-from shared.errors import BackendUnavailable, Conflict
-from shared.ports import DocumentStore, StoreWrite
+from shared.errors import BackendUnavailable
+from shared.ports import DocumentStore
+from shared.unit_of_work import replace_all
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,9 @@ class PublishedMarks:
             documents, self._pending = self._pending, []
         if not documents:
             return 0
-        try:
-            self._store.write_batch([
-                StoreWrite("replace", self._collection, d["_id"], {**d, "published": True, "_v": d["_v"] + 1},
-                           expected_v=d["_v"]) for d in documents])
-            return len(documents)
-        except Conflict:  # the relay marked one meanwhile: mark the others one by one
-            return sum(self._mark_one(d) for d in documents)
+        try:  # if the relay marked one meanwhile, the others are marked one by one
+            return len(replace_all(self._store, self._collection, [{**d, "published": True} for d in documents]))
         except BackendUnavailable as error:
             log.warning("%d reports not marked published (the relay will publish them again): %s",
                         len(documents), error)
             return 0
-
-    def _mark_one(self, document: dict) -> int:
-        try:
-            self._store.replace(self._collection, {**document, "published": True})
-            return 1
-        except Conflict:
-            return 0  # marked already (by the relay, or by the part of the batch MongoDB did store)

@@ -20,8 +20,8 @@ from typing import Callable
 
 from shared.errors import Conflict
 from shared.events.envelope import Envelope, derived_id, from_document, to_document
-from shared.ports import StoreWrite
 from shared.publisher import EventPublisher
+from shared.unit_of_work import replace_all
 from services.notifier import emergencies, messages, metrics
 from services.notifier.channels import ChannelError, Outgoing
 from services.notifier.domain import (DEAD_LETTER_STATES, DEAD_LETTERED, DUE_STATES, FAILED, RETRY, SENDING,
@@ -69,17 +69,7 @@ class DeliveryStep:
         if not deliveries:
             return
         resolved = [self._sent_state(d, digest_of=1) for d in deliveries]
-        try:
-            self.deps.store.write_batch([_replacing(d) for d in resolved])
-        except Conflict:
-            for delivery in resolved:
-                try:
-                    self.deps.store.replace(NOTIFICATIONS, delivery)
-                except Conflict:
-                    continue  # another worker delivered it
-                metrics.NOTIFICATIONS.labels(delivery["channel"], "sent").inc()
-            return
-        for delivery in resolved:
+        for delivery in replace_all(self.deps.store, NOTIFICATIONS, resolved):  # not those another worker sent
             metrics.NOTIFICATIONS.labels(delivery["channel"], "sent").inc()
 
     def deliver(self, group: list[dict]) -> None:
@@ -191,15 +181,8 @@ class DeliveryStep:
         if not pending:
             return
         self.publisher.publish([from_document(d) for delivery in pending for d in delivery["outbox"]])
-        emptied = [{**delivery, "outbox": [], "outbox_pending": False} for delivery in pending]
-        try:
-            self.deps.store.write_batch([_replacing(d) for d in emptied])
-        except Conflict:
-            for delivery in emptied:
-                try:
-                    self.deps.store.replace(NOTIFICATIONS, delivery)
-                except Conflict:
-                    continue
+        replace_all(self.deps.store, NOTIFICATIONS,
+                    [{**delivery, "outbox": [], "outbox_pending": False} for delivery in pending])
 
     def mark_interrupted(self) -> None:
         cutoff = stamp(self.deps.clock.now() - timedelta(seconds=self.deps.send_lease_s))
@@ -227,8 +210,3 @@ def _resolved(delivery: dict, change: dict, announce: Envelope | None) -> dict:
     outbox = [to_document(announce)] if announce is not None else []
     return {**delivery, **change, "outbox": outbox, "outbox_pending": bool(outbox)}
 
-
-def _replacing(delivery: dict) -> StoreWrite:
-    """The compare-and-set write of a delivery's new state (read at version ``_v``)."""
-    return StoreWrite("replace", NOTIFICATIONS, delivery["_id"], {**delivery, "_v": delivery["_v"] + 1},
-                      expected_v=delivery["_v"])

@@ -7,17 +7,9 @@ import threading
 
 import pytest
 
-from shared.backends import build_store
 from shared.errors import Conflict, StaleBatch
 from shared.ports import StoreWrite
 from shared.unit_of_work import in_one_batch
-
-
-@pytest.fixture
-def store(backend_settings):
-    store = build_store(backend_settings)
-    yield store
-    store.close()
 
 
 def from_another_thread(function):
