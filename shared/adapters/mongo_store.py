@@ -16,6 +16,12 @@ from shared.errors import BackendUnavailable, Conflict
 from shared.ports import Document, Filter, Sort, StoreWrite
 
 
+# writes per bulk command: a server that applies a command's writes one at a time behind a lock (FerretDB
+# behind deploy/local/ferretdb/atomic_front.go) lets other clients' writes in between chunks, so a big batch
+# cannot hold up an intake request for long
+BULK_CHUNK = 50
+
+
 class MongoStore:
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000):
         self._uri = uri
@@ -71,7 +77,8 @@ class MongoStore:
             return self._db[collection].delete_one({"_id": id}).deleted_count > 0
 
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
-        """One ordered ``bulk_write`` per collection (in the order the collections first appear). A taken
+        """Ordered ``bulk_write``s per collection (in the order the collections first appear; at most
+        ``BULK_CHUNK`` writes each, one after the other). A taken
         id stops that bulk at the failing write; a replace whose version moved matches nothing and the
         bulk goes on. Either way Conflict is raised once the bulks are done or stopped, and the writes
         that were applied stay applied: callers redo the whole batch, and every write in it is
@@ -83,15 +90,17 @@ class MongoStore:
             by_collection.setdefault(write.collection, []).append(write)
         stale: list[str] = []
         for collection, group in by_collection.items():
-            try:
-                with _translated(collection):
-                    result = self._db[collection].bulk_write([_operation(w) for w in group], ordered=True)
-            except BulkWriteError as error:
-                raise _bulk_error(collection, error) from None
-            replaces = sum(1 for w in group if w.kind == "replace")
-            if result.matched_count < replaces:
-                stale.append(f"{collection}: {replaces - result.matched_count} of {replaces} replaces found "
-                             "their document changed")
+            for start in range(0, len(group), BULK_CHUNK):
+                chunk = group[start:start + BULK_CHUNK]
+                try:
+                    with _translated(collection):
+                        result = self._db[collection].bulk_write([_operation(w) for w in chunk], ordered=True)
+                except BulkWriteError as error:
+                    raise _bulk_error(collection, error) from None
+                replaces = sum(1 for w in chunk if w.kind == "replace")
+                if result.matched_count < replaces:
+                    stale.append(f"{collection}: {replaces - result.matched_count} of {replaces} replaces found "
+                                 "their document changed")
         if stale:
             raise Conflict("; ".join(stale))
 

@@ -226,3 +226,12 @@ def test_a_timer_step_in_one_batch_is_redone_write_by_write_when_it_went_stale(s
     assert store.get("buckets", "b")["total"] == 3 and store.get("buckets", "b")["seen"] == 1
     runs.append("done")
     assert in_one_batch(store, add_changes) == 4 and store.get("buckets", "b")["total"] == 3
+
+
+def test_a_batch_larger_than_one_bulk_command_is_stored_whole(store):
+    """MongoDB bulks are cut into commands of at most BULK_CHUNK writes; the batch is still stored whole."""
+    with store.batch():
+        for n in range(130):
+            store.insert("many", {"_id": f"m{n:03}", "n": n})
+        store.replace("many", {**store.get("many", "m000"), "n": -1})
+    assert store.count("many") == 130 and store.get("many", "m000") == {"_id": "m000", "n": -1, "_v": 2}
