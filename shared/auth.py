@@ -2,7 +2,9 @@
 
 A secret is shown once when issued and stored only as its SHA-256 digest (secrets are 256 random
 bits, so a plain digest cannot be reversed by guessing). A staff token is bound to a role and an org
-unit; every staff query is limited to that unit's subtree through ``Scope``.
+unit; every staff query is limited to that unit's subtree through ``Scope``. A valid credential is
+remembered in the process for a few seconds (``shared.verified_credentials``): a revocation made by
+another process takes effect within that time.
 """
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from datetime import datetime, timezone
 
 from shared.events.contracts import CHANNELS, ORG_LEVELS
 from shared.ports import DocumentStore
+from shared.verified_credentials import VerifiedCredentials
 
 CREDENTIALS = "credentials"
 API_KEY_PREFIX = "gdk_"
 STAFF_TOKEN_PREFIX = "gdt_"
+_verified = VerifiedCredentials()
 
 
 def digest(secret: str) -> str:
@@ -78,6 +82,7 @@ def revoke(store: DocumentStore, secret_digest: str) -> bool:
     if document is None:
         return False
     store.replace(CREDENTIALS, {**document, "revoked": True})
+    _verified.forget(secret_digest)
     return True
 
 
@@ -118,10 +123,14 @@ def scope_for(store: DocumentStore, token: str | None) -> Scope | None:
 def _valid(store: DocumentStore, secret: str | None, kind: str) -> dict | None:
     if not secret:
         return None
-    document = store.get(CREDENTIALS, digest(secret))
-    if document is None or document.get("kind") != kind or document.get("revoked"):
-        return None
-    return document
+    secret_digest = digest(secret)
+    document = _verified.get(store, secret_digest)
+    if document is None:
+        document = store.get(CREDENTIALS, secret_digest)
+        if document is None or document.get("revoked"):
+            return None
+        _verified.keep(store, secret_digest, document)
+    return document if document.get("kind") == kind else None
 
 
 def _now() -> str:

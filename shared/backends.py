@@ -6,6 +6,7 @@ import os
 
 from shared.config import BackendSettings
 from shared.ports import DocumentStore, EventLog, FileStore
+from shared.unit_of_work import BatchingStore
 
 
 def build_event_log(settings: BackendSettings, *, client_id: str = "griddesk") -> EventLog:
@@ -23,12 +24,15 @@ def build_event_log(settings: BackendSettings, *, client_id: str = "griddesk") -
     return log
 
 
-def build_store(settings: BackendSettings) -> DocumentStore:
+def build_store(settings: BackendSettings) -> BatchingStore:
+    """The document store, wrapped so that a consume loop can make each batch one unit of work
+    (``shared.unit_of_work``); outside a batch every call goes straight to the adapter."""
     if settings.backend == "kafka":
         from shared.adapters.mongo_store import MongoStore
-        return MongoStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database)
+        return BatchingStore(MongoStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database))
     from shared.adapters.sqlite_store import SqliteStore
-    return SqliteStore(os.path.join(settings.data_dir, "store.sqlite"), synchronous=settings.sqlite_synchronous)
+    return BatchingStore(SqliteStore(os.path.join(settings.data_dir, "store.sqlite"),
+                                     synchronous=settings.sqlite_synchronous))
 
 
 def build_file_store(settings: BackendSettings) -> FileStore:

@@ -1,11 +1,15 @@
 """The consume loop every service's worker runs.
 
-For each batch: decode every record, react to the events this service handles, publish what the
+For each batch: decode every record, react to the events this service handles, store what the
+reactions wrote (one unit of work per batch when the store is a ``BatchingStore``, as
+``shared.backends`` builds it: one transaction or bulk write instead of one per write), publish what the
 reactions produced, then commit the batch's positions. A crash at any point therefore re-delivers,
 never skips; reactions are idempotent (derived event ids, compare-and-set writes), so re-delivery only
 repeats work. A record that can never be handled goes to ``deadletter.<group>`` with the error and its
 origin, and the partition keeps flowing. When a backend is down the batch is retried with backoff;
-after ``max_attempts`` the loop stops loudly (raises) instead of skipping anything.
+after ``max_attempts`` the loop stops loudly (raises) instead of skipping anything. When the batch's
+writes are refused at flush because a document changed meanwhile (``StaleBatch``), the batch is redone
+at once, write by write without a unit of work, so the reactions' own conflict handling decides.
 """
 from __future__ import annotations
 
@@ -13,18 +17,20 @@ import logging
 import random
 import time
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping, Sequence
+from typing import Callable, ContextManager, Mapping, Sequence
 
-from shared.errors import BackendUnavailable, PoisonMessage
+from shared.errors import BackendUnavailable, PoisonMessage, StaleBatch
 from shared.events.contracts import dead_letter_topic, validated_data
 from shared.events.envelope import Envelope
 from shared.events.wire import Message, Record, decode
 from shared.observability import metrics
 from shared.observability.logs import log_context
-from shared.ports import EventLog, Subscription
+from shared.ports import DocumentStore, EventLog, Subscription
 from shared.process import StopFlag
 from shared.publisher import EventPublisher, Publishable, envelope_of
+from shared.unit_of_work import BatchingStore
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ class ConsumeLoop:
     max_attempts: int = 8
     backoff_s: float = 0.5
     lag_interval_s: float = 5.0
+    store: DocumentStore | None = None  # the reactions' store: its writes are batched per poll if it can
+    after_batch: Callable[[], None] | None = None  # called once a batch is committed
 
     def run(self, stop: StopFlag | None = None, *, max_idle_polls: int | None = None) -> None:
         """Consume until ``stop`` is set; with ``max_idle_polls`` also return after that many empty polls."""
@@ -69,15 +77,23 @@ class ConsumeLoop:
 
     def _handle_with_retries(self, subscription: Subscription, publisher: EventPublisher,
                              records: list[Record]) -> None:
+        batched = True
         for attempt in range(1, self.max_attempts + 1):
             try:
                 dead_letters: list[Message] = []
-                outputs = [out for record in records for out in self._react(record, dead_letters)]
+                with self._unit_of_work(batched):  # the writes are stored when the block ends
+                    outputs = [out for record in records for out in self._react(record, dead_letters)]
                 publisher.publish(outputs)
                 if dead_letters:  # written with the batch, so a retried batch does not write them twice
                     self.log.append(dead_letter_topic(self.group), dead_letters)
                 subscription.commit(records)
+                if self.after_batch is not None:
+                    self.after_batch()
                 return
+            except StaleBatch as error:
+                log.info("a batch's writes went stale (%s); redoing it write by write", error)
+                metrics.STALE_BATCHES.labels(self.service).inc()
+                batched = False
             except BackendUnavailable as error:
                 if attempt == self.max_attempts:
                     log.critical("backend still unavailable after %d attempts; stopping", attempt)
@@ -85,8 +101,14 @@ class ConsumeLoop:
                 pause = self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random())
                 log.warning("backend unavailable (%s); retrying batch in %.1fs", error, pause)
                 time.sleep(pause)
-                subscription.rewind()
-                records = subscription.poll(self.poll_timeout_s, self.batch_size) or records
+            subscription.rewind()
+            records = subscription.poll(self.poll_timeout_s, self.batch_size) or records
+        raise BackendUnavailable(f"batch not handled after {self.max_attempts} attempts")
+
+    def _unit_of_work(self, batched: bool) -> ContextManager:
+        if batched and isinstance(self.store, BatchingStore):
+            return self.store.batch()
+        return nullcontext()
 
     def _react(self, record: Record, dead_letters: list[Message]) -> Sequence[Publishable]:
         started = time.perf_counter()
@@ -104,8 +126,8 @@ class ConsumeLoop:
             try:
                 # reactions see the data as the contract loads it, defaults included
                 outputs = reaction(replace(envelope, data=validated_data(envelope.type, envelope.data)))
-            except BackendUnavailable:
-                raise
+            except (BackendUnavailable, StaleBatch):
+                raise  # the whole batch is retried
             except PoisonMessage as error:
                 dead_letters.append(self._dead_letter(record, str(error), envelope.type))
                 return []

@@ -19,3 +19,9 @@ class BackendUnavailable(GriddeskError):
 
 class PoisonMessage(GriddeskError):
     """A message that can never be handled (undecodable, invalid); it goes to the dead-letter topic."""
+
+
+class StaleBatch(GriddeskError):
+    """A batch's buffered writes were refused at flush (a document changed, or an id was taken, since the
+    batch read it). Nothing the batch decided may be trusted: it must be redone from the start. Not a
+    Conflict on purpose, so that no reaction's ``except Conflict`` retry loop can swallow it."""

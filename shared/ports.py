@@ -13,6 +13,18 @@ Filter = Mapping[str, Any]
 Sort = Sequence[tuple[str, int]]  # (field, 1 ascending | -1 descending)
 
 
+@dataclass(frozen=True)
+class StoreWrite:
+    """One write of a batch (``DocumentStore.write_batch``): ``insert`` and ``replace`` carry the document
+    as it is to be stored, its new ``_v`` included; ``replace`` applies only if the stored version is
+    still ``expected_v``; ``delete`` removes the document whatever its version."""
+    kind: str  # "insert" | "replace" | "delete"
+    collection: str
+    id: str
+    document: Document | None = None
+    expected_v: int | None = None
+
+
 class Subscription(Protocol):
     """One consumer-group member's view of some topics."""
 
@@ -67,6 +79,11 @@ class DocumentStore(Protocol):
         """Store a new state of a document read before; Conflict if it changed meanwhile."""
 
     def delete(self, collection: str, id: str) -> bool: ...
+
+    def write_batch(self, writes: Sequence[StoreWrite]) -> None:
+        """Store several writes at once; Conflict if an insert's id is taken or a replace's version moved.
+        SQLite: one transaction, all or nothing. MongoDB: one ordered bulk per collection, which may
+        apply part of the batch before the Conflict (see ``shared.unit_of_work``)."""
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
              skip: int = 0, limit: int = 0) -> list[Document]: ...

@@ -91,7 +91,8 @@ def submit_report():
     command = handlers.SubmitReport(submission, g.api_client.key_id, _idempotency_key())
     try:
         accepted = handlers.submit_report(command, store=intake.store, publisher=intake.publisher,
-                                          clock=intake.clock, secret_key=intake.secret_key)
+                                          clock=intake.clock, secret_key=intake.secret_key,
+                                          mark_published=intake.published_marks.add)
     except handlers.IdempotencyMismatch:
         raise ApiError(422, "idempotency_key_reused",
                        "this Idempotency-Key was already used for a different report")

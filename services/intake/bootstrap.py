@@ -16,6 +16,7 @@ from shared.ports import Clock, DocumentStore, EventLog, FileStore
 from shared.publisher import EventPublisher
 from shared.web import create_service_app
 from services.intake import handlers
+from services.intake.published_marks import PublishedMarks
 from services.intake.rate_limits import RATE_COUNTERS, Limit, RateLimiter
 from services.intake.settings import IntakeSettings
 
@@ -33,6 +34,7 @@ class Intake:
     directory: OrgDirectory
     rate_limiter: RateLimiter
     files: FileStore
+    published_marks: PublishedMarks
     openapi: dict | None = None  # built on first request, then kept
 
     @property
@@ -43,7 +45,7 @@ class Intake:
         """Keeps the case files' owners from the router's events (group ``intake``)."""
         reactions = {event_type: (lambda event, react=react: react(event, store=self.store))
                      for event_type, react in handlers.REACTIONS.items()}
-        return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS], reactions)
+        return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS], reactions, store=self.store)
 
 
 def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None = None,
@@ -55,7 +57,8 @@ def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None
     limits = {"key": Limit(settings.rate_key_per_minute, 60), "phone": Limit(settings.rate_phone_per_hour, 3600),
               "ip": Limit(settings.rate_ip_per_minute, 60)}
     return Intake(settings, store, log, clock, _secret_key(settings), OrgDirectory(store),
-                  RateLimiter(store, clock, limits), files or build_file_store(settings.backend))
+                  RateLimiter(store, clock, limits), files or build_file_store(settings.backend),
+                  PublishedMarks(store, handlers.REPORTS))
 
 
 def prepare(intake: Intake) -> None:

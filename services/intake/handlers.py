@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Callable
 
 from shared.errors import BackendUnavailable, Conflict, PoisonMessage
 from shared.events.contracts import validated_data
@@ -69,9 +70,12 @@ def prepare_store(store: DocumentStore) -> None:
 
 
 def submit_report(command: SubmitReport, *, store: DocumentStore, publisher: EventPublisher,
-                  clock: Clock, secret_key: bytes) -> Accepted:
+                  clock: Clock, secret_key: bytes,
+                  mark_published: Callable[[dict], None] | None = None) -> Accepted:
     """Store the report durably (that is the promise behind the 202), then try to publish it at once.
-    If the log is down the relay publishes it later; nothing already stored can be lost."""
+    If the log is down the relay publishes it later; nothing already stored can be lost. Once published,
+    the report is marked so (``mark_published``: later, in a batch — see ``published_marks``; by default
+    at once)."""
     fingerprint = domain.request_fingerprint(command.submission)
     if command.idempotency_key:
         replay = _replay(store, command, fingerprint, secret_key)
@@ -98,7 +102,10 @@ def submit_report(command: SubmitReport, *, store: DocumentStore, publisher: Eve
         raise RuntimeError("could not allocate a unique case id")
     try:
         publisher.publish([event])
-        store.replace(REPORTS, {**stored, "published": True})
+        if mark_published is not None:
+            mark_published(stored)
+        else:
+            store.replace(REPORTS, {**stored, "published": True})
     except (BackendUnavailable, Conflict) as error:
         log.warning("report %s stored; publishing deferred to the relay: %s", case_id, error)
     return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=False,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -49,9 +50,13 @@ class Notifier:
             emergency_repeat_s=s.emergency_repeat_s, emergency_max_repeats=s.emergency_max_repeats,
             send_lease_s=s.send_lease_s)
 
-    def consume_loop(self, deps: NotifierDeps | None = None) -> ConsumeLoop:
+    def consume_loop(self, deps: NotifierDeps | None = None, *,
+                     after_batch: Callable[[], None] | None = None) -> ConsumeLoop:
+        """``after_batch``: called once each batch's planned deliveries are stored (the worker wakes the
+        delivery step with it)."""
+        deps = deps or self.deps()
         return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS, TRACKER_EVENTS, INTAKE_EVENTS],
-                           handlers.reactions(deps or self.deps()))
+                           handlers.reactions(deps), store=deps.store, after_batch=after_batch)
 
     def delivery_step(self, deps: NotifierDeps | None = None, **options) -> DeliveryStep:
         return DeliveryStep(deps or self.deps(), EventPublisher(self.log, SERVICE), **options)

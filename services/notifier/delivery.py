@@ -21,6 +21,7 @@ from typing import Callable
 from shared.errors import Conflict
 from shared.events.envelope import Envelope, derived_id, from_document, to_document
 from shared.publisher import EventPublisher
+from shared.unit_of_work import replace_all
 from services.notifier import emergencies, messages, metrics
 from services.notifier.channels import ChannelError, Outgoing
 from services.notifier.domain import (DEAD_LETTER_STATES, DEAD_LETTERED, DUE_STATES, FAILED, RETRY, SENDING,
@@ -49,19 +50,31 @@ class DeliveryStep:
         for delivery in due:
             key = (delivery["recipient"]["id"], delivery["channel"]) if delivery["held"] else (delivery["_id"],)
             groups[key].append(delivery)
+        self.deliver_stored([g for g in groups.values() if self._store_only(g)])
         for group in groups.values():
-            self.deliver(group)
+            if not self._store_only(group):
+                self.deliver(group)
         self.flush_outboxes()
         self.report_dead_letters()
         return len(due)
 
+    def _store_only(self, group: list[dict]) -> bool:
+        return getattr(self.deps.senders.get(group[0]["channel"]), "store_only", False)
+
+    def deliver_stored(self, groups: list[list[dict]]) -> None:
+        """Deliver messages that never leave the store (the inbox): nothing leaves it, so no claim is
+        needed, and one write delivers each — all of them written together (one transaction or bulk);
+        if one was delivered by another worker meanwhile, the rest are written one by one."""
+        deliveries = [{**d, "attempts": d["attempts"] + 1} for group in groups for d in group]
+        if not deliveries:
+            return
+        resolved = [self._sent_state(d, digest_of=1) for d in deliveries]
+        for delivery in replace_all(self.deps.store, NOTIFICATIONS, resolved):  # not those another worker sent
+            metrics.NOTIFICATIONS.labels(delivery["channel"], "sent").inc()
+
     def deliver(self, group: list[dict]) -> None:
-        if getattr(self.deps.senders.get(group[0]["channel"]), "store_only", False):
-            for delivery in group:  # nothing leaves the store, so no claim is needed: one write delivers it
-                try:
-                    self._sent({**delivery, "attempts": delivery["attempts"] + 1}, digest_of=1)
-                except Conflict:
-                    pass  # another worker delivered it
+        if self._store_only(group):
+            self.deliver_stored([group])
             return
         claimed = [c for c in (self._claim(d) for d in group) if c is not None]
         if not claimed:
@@ -101,13 +114,17 @@ class DeliveryStep:
             return None  # another worker took it
 
     def _sent(self, delivery: dict, *, digest_of: int) -> None:
+        self.deps.store.replace(NOTIFICATIONS, self._sent_state(delivery, digest_of=digest_of))
+        metrics.NOTIFICATIONS.labels(delivery["channel"], "sent").inc()
+
+    def _sent_state(self, delivery: dict, *, digest_of: int) -> dict:
         now = self.deps.clock.now()
         announce = self._event(delivery, "NotificationSent", {
             "notification_id": delivery["_id"], "recipient": delivery["recipient"], "channel": delivery["channel"],
             "message": delivery["message"], "about_event_id": delivery["about_event_id"],
             "attempts": delivery["attempts"]})
-        self._resolve(delivery, {"state": SENT, "sent_at": stamp(now), "error": "", "digest_of": digest_of}, announce)
-        metrics.NOTIFICATIONS.labels(delivery["channel"], "sent").inc()
+        return _resolved(delivery, {"state": SENT, "sent_at": stamp(now), "error": "", "digest_of": digest_of},
+                         announce)
 
     def _failed(self, delivery: dict, error: str) -> None:
         now = self.deps.clock.now()
@@ -154,17 +171,18 @@ class DeliveryStep:
                         correlation_id=delivery["correlation_id"], causation_id=delivery["about_event_id"])
 
     def _resolve(self, delivery: dict, change: dict, announce: Envelope | None) -> None:
-        outbox = [to_document(announce)] if announce is not None else []
-        self.deps.store.replace(NOTIFICATIONS, {**delivery, **change, "outbox": outbox,
-                                                "outbox_pending": bool(outbox)})
+        self.deps.store.replace(NOTIFICATIONS, _resolved(delivery, change, announce))
 
     def flush_outboxes(self) -> None:
-        for delivery in self.deps.store.find(NOTIFICATIONS, {"outbox_pending": True}, limit=self.batch):
-            self.publisher.publish([from_document(d) for d in delivery["outbox"]])
-            try:
-                self.deps.store.replace(NOTIFICATIONS, {**delivery, "outbox": [], "outbox_pending": False})
-            except Conflict:
-                pass  # published again later; the event id is the same, so consumers drop the repeat
+        """Publish the outcomes waiting in outboxes (in one append per topic), then empty the outboxes
+        (in one batch write). A crash or a conflict in between publishes some again later: the event ids
+        are the same, so consumers drop the repeats."""
+        pending = self.deps.store.find(NOTIFICATIONS, {"outbox_pending": True}, limit=self.batch)
+        if not pending:
+            return
+        self.publisher.publish([from_document(d) for delivery in pending for d in delivery["outbox"]])
+        replace_all(self.deps.store, NOTIFICATIONS,
+                    [{**delivery, "outbox": [], "outbox_pending": False} for delivery in pending])
 
     def mark_interrupted(self) -> None:
         cutoff = stamp(self.deps.clock.now() - timedelta(seconds=self.deps.send_lease_s))
@@ -186,3 +204,9 @@ class DeliveryStep:
         count = self.deps.store.count(NOTIFICATIONS, {"state": {"$in": list(DEAD_LETTER_STATES)}})
         metrics.DEAD_LETTERS.set(count)
         return count
+
+
+def _resolved(delivery: dict, change: dict, announce: Envelope | None) -> dict:
+    outbox = [to_document(announce)] if announce is not None else []
+    return {**delivery, **change, "outbox": outbox, "outbox_pending": bool(outbox)}
+

@@ -55,7 +55,8 @@ class Router:
             self.classifier, Planner(self.rules, self.calendar, directory.get), self.clock, to_simplified)
 
     def consume_loop(self) -> ConsumeLoop:
-        return ConsumeLoop(self.log, SERVICE, SERVICE, [INTAKE_EVENTS, TRACKER_EVENTS], handlers.reactions(self.deps()))
+        return ConsumeLoop(self.log, SERVICE, SERVICE, [INTAKE_EVENTS, TRACKER_EVENTS], handlers.reactions(self.deps()),
+                           store=self.store)
 
 
 def build(settings: RouterSettings | None = None, *, store: DocumentStore | None = None,

@@ -30,7 +30,8 @@ class Tracker:
     policy: SlaPolicy
 
     def consume_loop(self, group: str = SERVICE) -> ConsumeLoop:
-        return ConsumeLoop(self.log, SERVICE, group, list(ALL_TOPICS), handlers.reactions(self.store, self.policy))
+        return ConsumeLoop(self.log, SERVICE, group, list(ALL_TOPICS), handlers.reactions(self.store, self.policy),
+                           store=self.store)
 
     def sweep(self) -> int:
         return handlers.sweep_deadlines(self.store, EventPublisher(self.log, SERVICE), self.clock, self.policy)

@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from shared.errors import BackendUnavailable
 from shared.process import StopFlag
+from shared.unit_of_work import in_one_batch
 from services.tracker import handlers, metrics
 from services.tracker.bootstrap import Tracker
 from services.tracker.handlers import CASES
@@ -34,8 +35,9 @@ def run(tracker: Tracker, stop: StopFlag) -> None:
 
 def update_buckets(tracker: Tracker) -> None:
     """Bring the indicator buckets up to date with the cases' pending changes."""
-    try:  # one bounded batch per tick, so the timer never crowds out the consume loop
-        handlers.add_pending_to_buckets(tracker.store, batch=200)
+    try:  # one bounded batch per tick, so the timer never crowds out the consume loop; its writes are
+        # stored together (a bucket touched by many cases is written once)
+        in_one_batch(tracker.store, lambda: handlers.add_pending_to_buckets(tracker.store, batch=200))
     except BackendUnavailable as error:
         log.warning("indicator buckets not updated, backend unavailable: %s", error)
     except Exception:

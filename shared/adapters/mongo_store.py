@@ -1,17 +1,25 @@
 """The production document store on MongoDB (and any MongoDB-wire server, FerretDB included).
 
 Only single-document operations are used: FerretDB v1 has no transactions, and none are needed,
-since every read-modify-write is a compare-and-set on the document's version ``_v``.
+since every read-modify-write is a compare-and-set on the document's version ``_v``. A batch
+(``write_batch``) is one ordered bulk write per collection of such conditional single-document writes:
+one round trip instead of one per write, but not a transaction.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-from pymongo import ASCENDING, DESCENDING, MongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import ASCENDING, DESCENDING, DeleteOne, InsertOne, MongoClient, ReplaceOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from shared.errors import BackendUnavailable, Conflict
-from shared.ports import Document, Filter, Sort
+from shared.ports import Document, Filter, Sort, StoreWrite
+
+
+# writes per bulk command: a server that applies a command's writes one at a time behind a lock (FerretDB
+# behind deploy/local/ferretdb/atomic_front.go) lets other clients' writes in between chunks, so a big batch
+# cannot hold up an intake request for long
+BULK_CHUNK = 50
 
 
 class MongoStore:
@@ -68,6 +76,34 @@ class MongoStore:
         with _translated(collection):
             return self._db[collection].delete_one({"_id": id}).deleted_count > 0
 
+    def write_batch(self, writes: Sequence[StoreWrite]) -> None:
+        """Ordered ``bulk_write``s per collection (in the order the collections first appear; at most
+        ``BULK_CHUNK`` writes each, one after the other). A taken
+        id stops that bulk at the failing write; a replace whose version moved matches nothing and the
+        bulk goes on. Either way Conflict is raised once the bulks are done or stopped, and the writes
+        that were applied stay applied: callers redo the whole batch, and every write in it is
+        idempotent on its own (see ``shared.unit_of_work``)."""
+        if not writes:
+            return
+        by_collection: dict[str, list[StoreWrite]] = {}
+        for write in writes:
+            by_collection.setdefault(write.collection, []).append(write)
+        stale: list[str] = []
+        for collection, group in by_collection.items():
+            for start in range(0, len(group), BULK_CHUNK):
+                chunk = group[start:start + BULK_CHUNK]
+                try:
+                    with _translated(collection):
+                        result = self._db[collection].bulk_write([_operation(w) for w in chunk], ordered=True)
+                except BulkWriteError as error:
+                    raise _bulk_error(collection, error) from None
+                replaces = sum(1 for w in chunk if w.kind == "replace")
+                if result.matched_count < replaces:
+                    stale.append(f"{collection}: {replaces - result.matched_count} of {replaces} replaces found "
+                                 "their document changed")
+        if stale:
+            raise Conflict("; ".join(stale))
+
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
              skip: int = 0, limit: int = 0) -> list[Document]:
         order = [(f, DESCENDING if d < 0 else ASCENDING) for f, d in sort] + [("_id", ASCENDING)]
@@ -89,6 +125,23 @@ class MongoStore:
             self._client = None
 
 
+def _operation(write: StoreWrite):
+    if write.kind == "insert":
+        return InsertOne(dict(write.document or {}))
+    if write.kind == "replace":
+        return ReplaceOne({"_id": write.id, "_v": write.expected_v}, dict(write.document or {}))
+    if write.kind == "delete":
+        return DeleteOne({"_id": write.id})
+    raise ValueError(f"unknown write kind {write.kind!r}")
+
+
+def _bulk_error(collection: str, error: BulkWriteError) -> Exception:
+    first = (error.details.get("writeErrors") or [{}])[0]
+    if first.get("code") == 11000:  # a taken id or unique value
+        return Conflict(f"{collection}: {first.get('errmsg', error)}")
+    return BackendUnavailable(f"MongoDB ({collection}): {first.get('errmsg') or error}")
+
+
 class _translated:
     """Turn driver errors (other than duplicate keys, which callers handle) into BackendUnavailable."""
 
@@ -99,6 +152,7 @@ class _translated:
         return None
 
     def __exit__(self, kind, error, traceback) -> bool:
-        if error is not None and isinstance(error, PyMongoError) and not isinstance(error, DuplicateKeyError):
+        if error is not None and isinstance(error, PyMongoError) and not isinstance(error, (DuplicateKeyError,
+                                                                                           BulkWriteError)):
             raise BackendUnavailable(f"MongoDB ({self._what}): {error}") from error
         return False

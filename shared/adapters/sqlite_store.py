@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from shared.adapters.sqlite_connection import SqliteConnections
 from shared.errors import BackendUnavailable, Conflict
-from shared.ports import Document, Filter, Sort
+from shared.ports import Document, Filter, Sort, StoreWrite
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -133,6 +133,22 @@ class SqliteStore:
         with self._connections.write() as db:
             return db.execute(f"DELETE FROM {_table(collection)} WHERE id=?", (id,)).rowcount > 0
 
+    def write_batch(self, writes: Sequence[StoreWrite]) -> None:
+        """Every write in one transaction (one write lock, one fsync), each version checked inside it:
+        all of them are stored, or — on a Conflict — none."""
+        if not writes:
+            return
+        for write in writes:
+            self._db(write.collection)
+        try:
+            with self._connections.write() as db:
+                for write in writes:
+                    _apply(db, write)
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"batch of {len(writes)} writes: {error}") from None
+        except sqlite3.OperationalError as error:
+            raise BackendUnavailable(str(error)) from error
+
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
              skip: int = 0, limit: int = 0) -> list[Document]:
         where, params = _where(filter)
@@ -156,3 +172,21 @@ class SqliteStore:
 
     def close(self) -> None:
         self._connections.close()
+
+
+def _apply(db: sqlite3.Connection, write: StoreWrite) -> None:
+    table = _table(write.collection)
+    if write.kind == "delete":
+        db.execute(f"DELETE FROM {table} WHERE id=?", (write.id,))
+        return
+    document = write.document or {}
+    encoded = json.dumps(document, ensure_ascii=False)
+    if write.kind == "insert":
+        db.execute(f"INSERT INTO {table} (id, v, doc) VALUES (?, ?, ?)", (write.id, document["_v"], encoded))
+    elif write.kind == "replace":
+        changed = db.execute(f"UPDATE {table} SET v=?, doc=? WHERE id=? AND v=?",
+                             (document["_v"], encoded, write.id, write.expected_v)).rowcount
+        if not changed:
+            raise Conflict(f"{write.collection}/{write.id} changed since version {write.expected_v}")
+    else:
+        raise ValueError(f"unknown write kind {write.kind!r}")

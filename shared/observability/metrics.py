@@ -27,6 +27,9 @@ HANDLING_LATENCY = Histogram(
 CONSUMER_LAG = Gauge(
     "griddesk_consumer_lag_records", "Records not yet handled by the consumer group",
     ["service", "topic", "partition"], multiprocess_mode="livemax")
+STALE_BATCHES = Counter(
+    "griddesk_stale_batches_total",
+    "Consumer batches whose buffered writes were refused at flush and redone write by write", ["service"])
 OUTBOX_BACKLOG = Gauge(
     "griddesk_outbox_backlog", "Stored reports not yet published", ["service"], multiprocess_mode="livemax")
 CALENDAR_UNKNOWN_YEAR = Counter(

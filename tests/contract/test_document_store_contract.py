@@ -9,13 +9,6 @@ from shared.backends import build_store
 from shared.errors import Conflict
 
 
-@pytest.fixture
-def store(backend_settings):
-    store = build_store(backend_settings)
-    yield store
-    store.close()
-
-
 def seed(store):
     for n in range(6):
         store.insert("things", {"_id": f"t{n}", "n": n, "kind": "odd" if n % 2 else "even",

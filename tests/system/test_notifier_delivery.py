@@ -290,13 +290,27 @@ def test_redelivery_and_a_restart_mid_batch_send_nothing_twice(make_notifier, ht
         if collection == NOTIFICATIONS:
             inserts["n"] += 1
             if inserts["n"] == 4:
-                raise Crash()  # the worker dies mid-batch: three planned, nothing committed
+                raise Crash()  # the worker dies mid-batch: three planned in its unit of work, none stored
         return real_insert(collection, document)
 
     first.store.insert = dying_insert
     with pytest.raises(Crash):
         first.consume_loop().run(StopFlag(), max_idle_polls=60)
     first.store.insert = real_insert
+    assert planned(first) == 0
+
+    real_subscribe = first.log.subscribe
+
+    def dying_at_commit(group, topics):
+        subscription = real_subscribe(group, topics)
+        subscription.commit = lambda records: (_ for _ in ()).throw(Crash())
+        return subscription
+
+    first.log.subscribe = dying_at_commit  # it dies again: the batch stored, its positions not committed
+    with pytest.raises(Crash):
+        first.consume_loop().run(StopFlag(), max_idle_polls=60)
+    first.log.subscribe = real_subscribe
+    assert planned(first) == 5
 
     # the delivery thread had sent one of them and was killed while sending a second
     step = first.delivery_step(batch=1)

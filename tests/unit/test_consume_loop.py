@@ -2,14 +2,18 @@
 retries on an unavailable backend, and a loud stop when it stays down."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from shared.adapters.sqlite_event_log import SqliteEventLog
+from shared.adapters.sqlite_store import SqliteStore
 from shared.consumer import ConsumeLoop
-from shared.errors import BackendUnavailable
+from shared.errors import BackendUnavailable, Conflict
 from shared.events.contracts import INTAKE_EVENTS, ROUTER_EVENTS, dead_letter_topic
 from shared.events.envelope import Envelope
 from shared.events.wire import Message, decode, encode
+from shared.unit_of_work import BatchingStore
 
 REPORT = {"case_id": "GD-1", "channel": "hotline", "text": "灯坏了", "reporter": {}, "location": {"unit_code": "U"},
           "reported_at": "2026-11-28T08:00:00+00:00"}
@@ -114,3 +118,97 @@ def test_a_retried_batch_dead_letters_its_poison_once(log):
 
     loop(log, {"CaseReported": flaky}).run(max_idle_polls=2)
     assert len(read_all(log, dead_letter_topic("t"))) == 1
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = BatchingStore(SqliteStore(str(tmp_path / "store.sqlite"), synchronous="OFF"))
+    store.insert("seen", {"_id": "all", "ids": []})
+    return store
+
+
+def record_and_classify(store, event):
+    """A reaction in griddesk's style: the applied event id is recorded in the document it changes."""
+    for _ in range(5):
+        document = store.get("seen", "all")
+        if event.id in document["ids"]:
+            break
+        try:
+            store.replace("seen", {**document, "ids": document["ids"] + [event.id]})
+            break
+        except Conflict:
+            continue
+    return classified(event)
+
+
+def test_a_batch_is_one_unit_of_work_stored_before_its_events_are_published(log, store):
+    reports = [Envelope(type="CaseReported", source="/i", subject=f"GD-{n}", data=REPORT) for n in range(3)]
+    log.append(INTAKE_EVENTS, [encode(r) for r in reports])
+    visible_to_others = []
+
+    def react(event):
+        visible_to_others.append(threading_get(store)["_v"])
+        return record_and_classify(store, event)
+
+    loop(log, {"CaseReported": react}, store=store).run(max_idle_polls=2)
+    assert visible_to_others == [1, 1, 1]  # nothing stored while the batch ran
+    assert store.get("seen", "all") == {"_id": "all", "ids": [r.id for r in reports], "_v": 4}
+    assert len(read_all(log, ROUTER_EVENTS)) == 3
+
+
+def threading_get(store):
+    found = {}
+    thread = threading.Thread(target=lambda: found.update(document=store.get("seen", "all")))
+    thread.start()
+    thread.join(10)
+    return found["document"]
+
+
+def test_a_conflict_at_flush_redoes_the_batch_and_publishes_nothing_twice(log, store):
+    reports = [Envelope(type="CaseReported", source="/i", subject=f"GD-{n}", data=REPORT) for n in range(2)]
+    log.append(INTAKE_EVENTS, [encode(r) for r in reports])
+    calls = []
+
+    def react(event):
+        calls.append(event.id)
+        outputs = record_and_classify(store, event)
+        if len(calls) == 1:  # meanwhile a timer thread of the same worker writes the same document
+            thread = threading.Thread(target=lambda: store.replace(
+                "seen", {**store.get("seen", "all"), "timer": True}))
+            thread.start()
+            thread.join(10)
+        return outputs
+
+    committed = []
+    loop(log, {"CaseReported": react}, store=store, after_batch=lambda: committed.append(1)).run(max_idle_polls=2)
+    assert calls == [reports[0].id, reports[1].id] * 2  # the batch was redone once
+    published = read_all(log, ROUTER_EVENTS)
+    assert sorted(decode(r.message).causation_id for r in published) == sorted(r.id for r in reports)
+    document = store.get("seen", "all")
+    assert document["ids"] == [r.id for r in reports] and document["timer"] is True
+    assert committed == [1]
+    seen = []
+    loop(log, {"CaseReported": lambda e: seen.append(e) or []}).run(max_idle_polls=2)
+    assert seen == []  # committed after the redo
+
+
+class FlakyFlushStore(SqliteStore):
+    def __init__(self, path, failures):
+        super().__init__(path, synchronous="OFF")
+        self.failures = failures
+
+    def write_batch(self, writes):
+        if self.failures:
+            self.failures -= 1
+            raise BackendUnavailable("store down at flush")
+        super().write_batch(writes)
+
+
+def test_a_store_down_at_flush_retries_the_batch_buffered_and_loses_nothing(log, tmp_path):
+    store = BatchingStore(FlakyFlushStore(str(tmp_path / "flaky.sqlite"), failures=2))
+    store.insert("seen", {"_id": "all", "ids": []})
+    report = Envelope(type="CaseReported", source="/i", subject="GD-1", data=REPORT)
+    log.append(INTAKE_EVENTS, [encode(report)])
+    loop(log, {"CaseReported": lambda e: record_and_classify(store, e)}, store=store).run(max_idle_polls=2)
+    assert store.get("seen", "all")["ids"] == [report.id]
+    assert len(read_all(log, ROUTER_EVENTS)) == 1

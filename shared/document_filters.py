@@ -1,0 +1,91 @@
+"""The DocumentStore port's filters and sorts evaluated in Python, for documents a batch has not stored
+yet (``shared.unit_of_work`` answers a query by merging them with the store's answer).
+
+Only the cases where SQLite and MongoDB agree are decided here; anything else — a field holding a list
+or an object, values of different types compared or sorted together, an unknown operator, ``$exists``
+on a null — raises ``Undecidable``, and the caller asks the store instead (after flushing)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shared.ports import Document, Filter, Sort
+
+_MISSING = object()
+
+
+class Undecidable(Exception):
+    """The backends might answer differently: let the store decide."""
+
+
+def matches(document: Document, filter: Filter | None) -> bool:
+    return all(_condition(_value(document, name), condition) for name, condition in (filter or {}).items())
+
+
+def sorted_documents(documents: Iterable[Document], sort: Sort) -> list[Document]:
+    """In the order both adapters return: by each sort field (null or missing first when ascending,
+    last when descending), then by ``_id``."""
+    ordered = sorted(documents, key=lambda d: _sort_key(d.get("_id")))
+    for name, direction in reversed(list(sort)):
+        values = [_value(d, name) for d in ordered]
+        _comparable([v for v in values if v is not _MISSING and v is not None])
+        ordered = sorted(ordered, key=lambda d: _sort_key(_value(d, name)), reverse=direction < 0)
+    return ordered
+
+
+def _value(document: Document, name: str) -> Any:
+    value: Any = document
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    if isinstance(value, (list, dict)):
+        raise Undecidable(f"field {name} holds a {type(value).__name__}")
+    return value
+
+
+def _condition(value: Any, condition: Any) -> bool:
+    absent = value is _MISSING or value is None
+    if not isinstance(condition, dict):
+        return absent if condition is None else (not absent and _equal(value, condition))
+    return all(_operator(value, absent, operator, operand) for operator, operand in condition.items())
+
+
+def _operator(value: Any, absent: bool, operator: str, operand: Any) -> bool:
+    if operator == "$ne":
+        return not _condition(value, operand)
+    if operator == "$in":
+        return not absent and any(_equal(value, o) for o in operand)
+    if operator == "$nin":
+        return absent or not any(_equal(value, o) for o in operand)
+    if operator == "$exists":
+        if value is None:
+            raise Undecidable("$exists on a null field")  # SQLite: absent; MongoDB: present
+        return (value is not _MISSING) == bool(operand)
+    if operator in ("$gt", "$gte", "$lt", "$lte"):
+        if absent:
+            return False
+        _comparable([value, operand])
+        return {"$gt": value > operand, "$gte": value >= operand,
+                "$lt": value < operand, "$lte": value <= operand}[operator]
+    raise Undecidable(f"operator {operator}")
+
+
+def _equal(value: Any, operand: Any) -> bool:
+    if isinstance(operand, (list, dict)):
+        raise Undecidable("filters compare scalar values only")
+    if isinstance(value, bool) != isinstance(operand, bool):
+        if isinstance(value, (int, float)) and isinstance(operand, (int, float)):
+            raise Undecidable("a boolean compared with a number")  # SQLite stores true as 1
+        return False
+    return value == operand
+
+
+def _comparable(values: list) -> None:
+    kinds = {"bool" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else type(v).__name__
+             for v in values}
+    if len(kinds) > 1:
+        raise Undecidable(f"values of different types compared: {sorted(kinds)}")
+
+
+def _sort_key(value: Any) -> tuple:
+    return (0,) if value is _MISSING or value is None else (1, value)
