@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,10 @@ def backend_settings(request, tmp_path) -> BackendSettings:
     settings = BackendSettings(backend="kafka", kafka_bootstrap=kafka, mongodb_uri=mongo,
                                namespace=unique_namespace(), kafka_partitions=3)
     yield settings
-    # a broker keeping every earlier test's partitions gets slower test after test: give them back
-    discard_namespace(settings)
+    # a broker keeping every earlier test's partitions gets slower test after test: give them back (best
+    # effort: a namespace left behind costs the servers some memory, not the test its result)
+    try:
+        discard_namespace(settings)
+    except Exception as error:  # noqa: BLE001
+        warnings.warn(f"could not discard namespace {settings.namespace}: {error}")
 

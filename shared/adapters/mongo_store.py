@@ -23,10 +23,12 @@ BULK_CHUNK = 50
 
 
 class MongoStore:
-    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000):
+    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000, operation_timeout_ms: int = 60000):
         self._uri = uri
         self._database_name = database
         self._timeout_ms = timeout_ms
+        # an operation the server never answers becomes BackendUnavailable (retried) instead of a hang
+        self._operation_timeout_ms = operation_timeout_ms
         self._client: MongoClient | None = None
 
     @property
@@ -34,7 +36,7 @@ class MongoStore:
         if self._client is None:  # connect lazily: never before a server process forks
             self._client = MongoClient(
                 self._uri, serverSelectionTimeoutMS=self._timeout_ms, connectTimeoutMS=self._timeout_ms,
-                tz_aware=True)
+                socketTimeoutMS=self._operation_timeout_ms, tz_aware=True)
         return self._client[self._database_name]
 
     def drop(self) -> None:
