@@ -12,10 +12,11 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Callable
 
-from shared.errors import PoisonMessage
+from shared.errors import Conflict, PoisonMessage
 from shared.events.contracts import ALL_TOPICS, validated_data
 from shared.events.envelope import to_document
 from shared.events.wire import decode
+from shared.ports import StoreWrite
 from services.tracker import domain, handlers, indicators
 from services.tracker.bootstrap import Tracker
 
@@ -70,7 +71,11 @@ def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, 
 
 
 def _project_batch(tracker: Tracker, by_case: dict[str, list]) -> int:
-    store, batch_deltas, projected = tracker.store, {}, 0
+    """Fold the batch's events into their cases and add the summed indicator changes to the buckets; every
+    case and bucket the batch changed is stored in one ``write_batch`` (one SQLite transaction, one bulk
+    per collection on MongoDB). The documents are built as stored (versions included) rather than written
+    through ``BatchingStore``, whose private copies of each write took a third of the replay's time."""
+    store, batch_deltas, projected, writes = tracker.store, {}, 0, []
     known = {case["_id"]: case for case in store.find(handlers.CASES, {"_id": {"$in": list(by_case)}})}
     for case_id, events in by_case.items():
         stored = known.get(case_id)
@@ -85,12 +90,25 @@ def _project_batch(tracker: Tracker, by_case: dict[str, list]) -> int:
             total = batch_deltas.setdefault(key, {"counts": Counter(), "minutes": Counter()})
             total["counts"].update(change["counts"])
             total["minutes"].update(change["minutes"])
-        if stored is None:
-            store.insert(handlers.CASES, case)
-        else:
-            store.replace(handlers.CASES, case)
+        writes.append(_write(handlers.CASES, stored, case))
     change_id = f"replay-{uuid.uuid4().hex}"
+    buckets = {b["_id"]: b for b in store.find(handlers.BUCKETS, {"_id": {"$in": list(batch_deltas)}})}
     for key, change in batch_deltas.items():
-        handlers.add_to_bucket(store, key, {"counts": dict(change["counts"]), "minutes": dict(change["minutes"])},
-                               change_id)
+        updated = handlers.bucket_with(buckets.get(key), key, {"counts": dict(change["counts"]),
+                                                              "minutes": dict(change["minutes"])}, change_id)
+        if updated is not None:
+            writes.append(_write(handlers.BUCKETS, buckets.get(key), updated))
+    try:
+        store.write_batch(writes)
+    except Conflict as error:  # nothing else may write meanwhile
+        raise RuntimeError(f"the projections changed while they were rebuilt (is the tracker's worker "
+                           f"running?): {error}") from error
     return projected
+
+
+def _write(collection: str, stored: dict | None, document: dict) -> StoreWrite:
+    """Insert ``document``, or replace ``stored`` with it if the version read is still the one stored."""
+    if stored is None:
+        return StoreWrite("insert", collection, document["_id"], {**document, "_v": 1})
+    return StoreWrite("replace", collection, document["_id"], {**document, "_v": stored["_v"] + 1},
+                      expected_v=stored["_v"])
