@@ -21,6 +21,9 @@ from services.tracker import domain, handlers, indicators
 from services.tracker.bootstrap import Tracker
 
 Progress = Callable[[int, int], None]  # (records handled in this step, records known so far)
+# what is left to read is counted again only now and then: on the embedded log a count walks the rest of
+# the log's index, so counting after every batch would make the replay quadratic in the log's length
+RECOUNT_EVERY = 20
 
 
 def wipe_projections(tracker: Tracker, batch: int = 1000) -> int:
@@ -45,7 +48,7 @@ def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, 
     wipe_projections(tracker)
     handlers.prepare_store(tracker.store)
     subscription = tracker.log.subscribe(f"tracker-replay-{uuid.uuid4().hex[:12]}", list(ALL_TOPICS))
-    projected = skipped = idle = 0
+    projected = skipped = idle = batches = known = 0  # known: records handled + left to read, when last asked
     try:
         while idle < idle_polls:
             records = subscription.poll(1.0, batch_size)
@@ -64,7 +67,10 @@ def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, 
                     skipped += 1  # the live consumer dead-lettered it too
             projected += _project_batch(tracker, by_case)
             subscription.commit(records)
-            progress(len(records), projected + skipped + sum(subscription.lag().values()))
+            batches += 1
+            if projected + skipped >= known or batches % RECOUNT_EVERY == 0:
+                known = projected + skipped + sum(subscription.lag().values())
+            progress(len(records), known)
     finally:
         subscription.close()
     return {"projected": projected, "skipped": skipped}
