@@ -101,20 +101,29 @@ def _clear_pending(store: DocumentStore, case: dict, flushed: set[str]) -> None:
 def add_to_bucket(store: DocumentStore, key: str, change: dict, change_id: str) -> None:
     for _ in range(ATTEMPTS):
         bucket = store.get(BUCKETS, key)
+        updated = bucket_with(bucket, key, change, change_id)
         try:
             if bucket is None:
-                store.insert(BUCKETS, {**indicators.add_to_bucket({"_id": key, **indicators.bucket_fields(key)},
-                                                                   change), "applied": [change_id]})
-                return
-            if change_id in bucket.get("applied", []):
-                return
-            updated = indicators.add_to_bucket(bucket, change)
-            updated["applied"] = [*bucket.get("applied", []), change_id][-APPLIED_WINDOW:]
-            store.replace(BUCKETS, updated)
+                store.insert(BUCKETS, updated)
+            elif updated is not None:
+                store.replace(BUCKETS, updated)
             return
         except Conflict:
             continue
     raise RuntimeError(f"indicator bucket {key} kept changing")
+
+
+def bucket_with(bucket: dict | None, key: str, change: dict, change_id: str) -> dict | None:
+    """The bucket ``key`` (None: not stored yet) with the change added and its id remembered, at the version
+    it was read at; None when the bucket already took that change."""
+    if bucket is None:
+        return {**indicators.add_to_bucket({"_id": key, **indicators.bucket_fields(key)}, change),
+                "applied": [change_id]}
+    if change_id in bucket.get("applied", []):
+        return None
+    updated = indicators.add_to_bucket(bucket, change)
+    updated["applied"] = [*bucket.get("applied", []), change_id][-APPLIED_WINDOW:]
+    return updated
 
 
 def mark_sla_published(store: DocumentStore, case_id: str, marks: list[str], policy: SlaPolicy) -> None:

@@ -12,14 +12,18 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Callable
 
-from shared.errors import PoisonMessage
+from shared.errors import Conflict, PoisonMessage
 from shared.events.contracts import ALL_TOPICS, validated_data
 from shared.events.envelope import to_document
 from shared.events.wire import decode
+from shared.ports import StoreWrite
 from services.tracker import domain, handlers, indicators
 from services.tracker.bootstrap import Tracker
 
 Progress = Callable[[int, int], None]  # (records handled in this step, records known so far)
+# what is left to read is counted again only now and then: on the embedded log a count walks the rest of
+# the log's index, so counting after every batch would make the replay quadratic in the log's length
+RECOUNT_EVERY = 20
 
 
 def wipe_projections(tracker: Tracker, batch: int = 1000) -> int:
@@ -44,7 +48,7 @@ def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, 
     wipe_projections(tracker)
     handlers.prepare_store(tracker.store)
     subscription = tracker.log.subscribe(f"tracker-replay-{uuid.uuid4().hex[:12]}", list(ALL_TOPICS))
-    projected = skipped = idle = 0
+    projected = skipped = idle = batches = known = 0  # known: records handled + left to read, when last asked
     try:
         while idle < idle_polls:
             records = subscription.poll(1.0, batch_size)
@@ -63,14 +67,21 @@ def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, 
                     skipped += 1  # the live consumer dead-lettered it too
             projected += _project_batch(tracker, by_case)
             subscription.commit(records)
-            progress(len(records), projected + skipped + sum(subscription.lag().values()))
+            batches += 1
+            if projected + skipped >= known or batches % RECOUNT_EVERY == 0:
+                known = projected + skipped + sum(subscription.lag().values())
+            progress(len(records), known)
     finally:
         subscription.close()
     return {"projected": projected, "skipped": skipped}
 
 
 def _project_batch(tracker: Tracker, by_case: dict[str, list]) -> int:
-    store, batch_deltas, projected = tracker.store, {}, 0
+    """Fold the batch's events into their cases and add the summed indicator changes to the buckets; every
+    case and bucket the batch changed is stored in one ``write_batch`` (one SQLite transaction, one bulk
+    per collection on MongoDB). The documents are built as stored (versions included) rather than written
+    through ``BatchingStore``, whose private copies of each write took a third of the replay's time."""
+    store, batch_deltas, projected, writes = tracker.store, {}, 0, []
     known = {case["_id"]: case for case in store.find(handlers.CASES, {"_id": {"$in": list(by_case)}})}
     for case_id, events in by_case.items():
         stored = known.get(case_id)
@@ -85,12 +96,25 @@ def _project_batch(tracker: Tracker, by_case: dict[str, list]) -> int:
             total = batch_deltas.setdefault(key, {"counts": Counter(), "minutes": Counter()})
             total["counts"].update(change["counts"])
             total["minutes"].update(change["minutes"])
-        if stored is None:
-            store.insert(handlers.CASES, case)
-        else:
-            store.replace(handlers.CASES, case)
+        writes.append(_write(handlers.CASES, stored, case))
     change_id = f"replay-{uuid.uuid4().hex}"
+    buckets = {b["_id"]: b for b in store.find(handlers.BUCKETS, {"_id": {"$in": list(batch_deltas)}})}
     for key, change in batch_deltas.items():
-        handlers.add_to_bucket(store, key, {"counts": dict(change["counts"]), "minutes": dict(change["minutes"])},
-                               change_id)
+        updated = handlers.bucket_with(buckets.get(key), key, {"counts": dict(change["counts"]),
+                                                              "minutes": dict(change["minutes"])}, change_id)
+        if updated is not None:
+            writes.append(_write(handlers.BUCKETS, buckets.get(key), updated))
+    try:
+        store.write_batch(writes)
+    except Conflict as error:  # nothing else may write meanwhile
+        raise RuntimeError(f"the projections changed while they were rebuilt (is the tracker's worker "
+                           f"running?): {error}") from error
     return projected
+
+
+def _write(collection: str, stored: dict | None, document: dict) -> StoreWrite:
+    """Insert ``document``, or replace ``stored`` with it if the version read is still the one stored."""
+    if stored is None:
+        return StoreWrite("insert", collection, document["_id"], {**document, "_v": 1})
+    return StoreWrite("replace", collection, document["_id"], {**document, "_v": stored["_v"] + 1},
+                      expected_v=stored["_v"])
