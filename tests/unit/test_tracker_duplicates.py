@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared.deadline_rules import load_deadline_rules
-from shared.adapters.sqlite_store import SqliteStore
 from shared.events.envelope import to_document
-from shared.working_time import WorkingCalendar
 from services.tracker import domain, handlers, queries
-from services.tracker.sla import SlaPolicy
-from tests.unit.test_tracker_indicators import ORG, History
+from tests.unit.test_tracker_indicators import ORG, History, projected
 
 MERGE = {"into_case_id": "A", "match": "unit", "matched": ["楼道"], "reason": "same problem", "window_hours": 168.0,
          "category": "facility", "tier": "general", "org": ORG}
@@ -26,13 +22,7 @@ def histories():
 
 
 def test_a_merged_duplicate_is_merged_linked_both_ways_and_counted_received_not_accepted(tmp_path):
-    store = SqliteStore(str(tmp_path / "store.sqlite"), synchronous="NORMAL")
-    handlers.prepare_store(store)
-    policy = SlaPolicy(WorkingCalendar(), load_deadline_rules())
-    for history in histories():
-        for event in reversed(history.events):  # arrival order must not matter
-            handlers.project_case(event, store, policy)
-    handlers.add_pending_to_buckets(store)
+    store = projected(tmp_path, histories())
 
     survivor, duplicate = store.get(handlers.CASES, "A"), store.get(handlers.CASES, "F")
     assert duplicate["state"] == "merged" and duplicate["merged_into"] == "A"

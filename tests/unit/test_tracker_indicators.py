@@ -82,16 +82,21 @@ def histories() -> list[History]:
     return [a, b, c, d, e]
 
 
-@pytest.fixture
-def store(tmp_path):
+def projected(tmp_path, stories) -> SqliteStore:
+    """A store holding the projection of these histories, their events delivered newest first."""
     store = SqliteStore(str(tmp_path / "store.sqlite"), synchronous="NORMAL")
     handlers.prepare_store(store)
     policy = SlaPolicy(WorkingCalendar(), load_deadline_rules())
-    for history in histories():
+    for history in stories:
         for event in reversed(history.events):  # arrival order must not matter
             handlers.project_case(event, store, policy)
     handlers.add_pending_to_buckets(store)
     return store
+
+
+@pytest.fixture
+def store(tmp_path):
+    return projected(tmp_path, histories())
 
 
 def summary(store, scope="*", **dimensions):
