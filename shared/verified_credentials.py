@@ -9,36 +9,29 @@ from __future__ import annotations
 import threading
 import time
 
+from cachetools import TTLCache
+
 TTL_S = 5.0
 MAX_ENTRIES = 10_000  # credentials are few; the bound only keeps a flood of distinct keys from growing it
 
 
 class VerifiedCredentials:
+    """A ``cachetools.TTLCache`` keyed by (store, secret digest), shared by a process's request threads."""
+
     def __init__(self, ttl_s: float = TTL_S, clock=time.monotonic):
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._entries: dict[tuple[int, str], tuple[float, dict]] = {}
+        self._entries: TTLCache = TTLCache(maxsize=MAX_ENTRIES, ttl=ttl_s, timer=clock)
         self._lock = threading.Lock()
 
     def get(self, store: object, secret_digest: str) -> dict | None:
         """The credential verified less than ``ttl_s`` ago in ``store``, or None."""
-        key = (id(store), secret_digest)
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if self._clock() >= entry[0]:
-                del self._entries[key]
-                return None
-            return entry[1]
+            return self._entries.get((id(store), secret_digest))
 
     def keep(self, store: object, secret_digest: str, document: dict) -> None:
         with self._lock:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[(id(store), secret_digest)] = (self._clock() + self._ttl_s, document)
+            self._entries[(id(store), secret_digest)] = document
 
     def forget(self, secret_digest: str) -> None:
         with self._lock:
             for key in [k for k in self._entries if k[1] == secret_digest]:
-                del self._entries[key]
+                self._entries.pop(key, None)
