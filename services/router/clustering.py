@@ -30,11 +30,15 @@ def similar(terms: frozenset[str], other: frozenset[str]) -> bool:
     return bool(pieces(terms) & pieces(other))
 
 
+def words(terms: frozenset[str]) -> list[str]:
+    """The matched terms as the words they spell (a lexicon term ``A+B`` matched A then B: ``AB``)."""
+    return [term.replace("+", "") for term in terms]
+
+
 def pieces(terms: frozenset[str]) -> set[str]:
     """Two characters in a row of every matched term (a term of one character: itself)."""
     found = set()
-    for term in terms:
-        word = term.replace("+", "")
+    for word in words(terms):
         found |= {word[i:i + 2] for i in range(len(word) - 1)} or {word}
     return found
 

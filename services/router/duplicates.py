@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.router.clustering import pieces
+from services.router.clustering import pieces, words
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ def same_problem(terms: frozenset[str], other: frozenset[str]) -> bool:
 
 def _thing(terms: frozenset[str]) -> set[str]:
     characters = set()
-    for term in terms:
-        word = term.replace("+", "")
+    for word in words(terms):
         for place in PLACE_WORDS:
             word = word.replace(place, "")
         characters |= set(word) - FUNCTION_CHARACTERS
