@@ -11,8 +11,8 @@ from flask import Flask
 from shared.adapters.system_clock import SystemClock
 from shared.backends import build_event_log, build_file_store, build_store
 from shared.consumer import ConsumeLoop
-from shared.group_commit import GroupCommit
 from shared.events.contracts import ALL_TOPICS, ROUTER_EVENTS, dead_letter_topic
+from shared.group_commit import GroupCommit
 from shared.org.directory import OrgDirectory
 from shared.ports import Clock, DocumentStore, EventLog, FileStore
 from shared.publisher import EventPublisher
