@@ -61,7 +61,7 @@ def serve(name: str) -> None:
     prepare_backends(name)
     bootstrap = modules.module("bootstrap")
     serve_http(bootstrap.create_app, host=settings.http.host, port=settings.http.port,
-               workers=settings.http.workers, service=name)
+               workers=settings.http.workers, threads=settings.http.threads, service=name)
 
 
 def run_worker(name: str) -> None:

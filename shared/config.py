@@ -81,13 +81,16 @@ class HttpSettings:
     host: str
     port: int
     workers: int
+    threads: int = 4  # requests each worker serves at once
 
     @classmethod
-    def from_env(cls, service: str, default_port: int, env: Mapping[str, str] | None = None) -> "HttpSettings":
+    def from_env(cls, service: str, default_port: int, env: Mapping[str, str] | None = None, *,
+                 default_threads: int = 4) -> "HttpSettings":
         env = os.environ if env is None else env
         prefix = f"GRIDDESK_{service.upper()}"
         return cls(
             host=env_str(env, f"{prefix}_HOST", env_str(env, "GRIDDESK_HOST", "127.0.0.1")),
             port=env_int(env, f"{prefix}_PORT", default_port),
             workers=env_int(env, f"{prefix}_WORKERS", env_int(env, "GRIDDESK_HTTP_WORKERS", 2)),
+            threads=env_int(env, f"{prefix}_THREADS", env_int(env, "GRIDDESK_HTTP_THREADS", default_threads)),
         )

@@ -9,7 +9,8 @@ repeats work. A record that can never be handled goes to ``deadletter.<group>`` 
 origin, and the partition keeps flowing. When a backend is down the batch is retried with backoff;
 after ``max_attempts`` the loop stops loudly (raises) instead of skipping anything. When the batch's
 writes are refused at flush because a document changed meanwhile (``StaleBatch``), the batch is redone
-at once, write by write without a unit of work, so the reactions' own conflict handling decides.
+at once: as a batch again (``BATCHED_ATTEMPTS`` in all), then write by write without a unit of work, so
+the reactions' own conflict handling decides.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from shared.observability.logs import log_context
 from shared.ports import DocumentStore, EventLog, Subscription
 from shared.process import StopFlag
 from shared.publisher import EventPublisher, Publishable, envelope_of
-from shared.unit_of_work import BatchingStore
+from shared.unit_of_work import BATCHED_ATTEMPTS, BatchingStore
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class ConsumeLoop:
 
     def _handle_with_retries(self, subscription: Subscription, publisher: EventPublisher,
                              records: list[Record]) -> None:
-        batched = True
+        batched, stale = True, 0
         for attempt in range(1, self.max_attempts + 1):
             try:
                 dead_letters: list[Message] = []
@@ -91,9 +92,11 @@ class ConsumeLoop:
                     self.after_batch()
                 return
             except StaleBatch as error:
-                log.info("a batch's writes went stale (%s); redoing it write by write", error)
+                stale += 1
+                batched = stale < BATCHED_ATTEMPTS
+                log.info("a batch's writes went stale (%s); redoing it %s", error,
+                         "as a batch" if batched else "write by write")
                 metrics.STALE_BATCHES.labels(self.service).inc()
-                batched = False
             except BackendUnavailable as error:
                 if attempt == self.max_attempts:
                     log.critical("backend still unavailable after %d attempts; stopping", attempt)

@@ -27,13 +27,13 @@ def _child_exit(server, worker) -> None:
     metrics.mark_process_dead(worker.pid)
 
 
-def serve_http(app_factory: Callable, *, host: str, port: int, workers: int, service: str) -> None:
+def serve_http(app_factory: Callable, *, host: str, port: int, workers: int, service: str, threads: int = 4) -> None:
     """Serve a Flask app factory under gunicorn (threaded workers; one app built per worker)."""
     _Gunicorn(app_factory, {
         "bind": f"{host}:{port}",
         "workers": max(1, workers),
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": max(1, threads),
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,

@@ -244,16 +244,25 @@ class BatchingStore:
         self._store.close()
 
 
+# A batch whose writes went stale is redone as a batch this many times in all before it is redone write by
+# write: the write it lost to is usually done by then, and write by write costs one transaction (one fsync)
+# per write — under load the tracker's bucket timer and consume loop spent a third of their time so.
+BATCHED_ATTEMPTS = 2
+
+
 def in_one_batch(store: DocumentStore, work: Callable[[], T]) -> T:
     """Run ``work`` (idempotent, as a timer's step is) as one unit of work when ``store`` can batch; if its
-    writes went stale, run it again write by write, so that contention can never stall it."""
+    writes went stale, run it again (as a batch up to ``BATCHED_ATTEMPTS`` in all, then write by write, so
+    that contention can never stall it)."""
     if not isinstance(store, BatchingStore):
         return work()
-    try:
-        with store.batch():
-            return work()
-    except StaleBatch:
-        return work()
+    for _ in range(BATCHED_ATTEMPTS):
+        try:
+            with store.batch():
+                return work()
+        except StaleBatch:
+            continue
+    return work()
 
 
 def replace_all(store: DocumentStore, collection: str, documents: Sequence[Document]) -> list[Document]:
@@ -276,10 +285,39 @@ def replace_all(store: DocumentStore, collection: str, documents: Sequence[Docum
 
 
 def _copy(document: Document | None) -> Document | None:
-    """A private copy, as the adapters return one per read: callers change what they get."""
+    """A private copy, as the adapters return one per read: callers change what they get. Documents hold
+    JSON values (strings, numbers, booleans, None, lists, objects with string keys), copied type by type —
+    two to three times faster than the JSON round trip it replaces (a tracker case of 12 kB: 50–90 against
+    180–200 µs on this shared machine). Anything else (a tuple, a key that is not a string, a datetime) is copied as before: through
+    JSON, as the SQLite store would turn it, else ``deepcopy``."""
     if document is None:
         return None
+    try:
+        return _plain_copy(document)
+    except _NotPlain:
+        pass
     try:
         return json.loads(json.dumps(document))
     except (TypeError, ValueError):
         return copy.deepcopy(document)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})  # immutable: shared, not copied
+
+
+class _NotPlain(Exception):
+    """A value a JSON round trip would change (or refuse): copied the old way."""
+
+
+def _plain_copy(value):
+    kind = type(value)
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copied[key] = item if type(item) in _ATOMS else _plain_copy(item)
+        return copied
+    if kind is list:
+        return [item if type(item) in _ATOMS else _plain_copy(item) for item in value]
+    raise _NotPlain

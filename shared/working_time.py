@@ -31,7 +31,11 @@ class WorkingCalendar:
         self._holidays = set(holidays)
         self._workdays = set(workdays)
         self._supplied_years = set(supplied_years)
-        self._warned: set[int] = set()
+        # answers per date, kept for the process's life: chinese-calendar's lookup validates its
+        # argument on every call, and a deadline or an SLA check asks about the same few days again and
+        # again (it was 5–12 % of the router's and the tracker's samples); a few thousand dates at most
+        self._answers: dict[date, bool] = {}
+        self._unknown_years: set[int] = set()  # asked about, without calendar data: counted, warned once
 
     @classmethod
     def from_file(cls, path: str | None, *, timezone: str = "Asia/Shanghai") -> "WorkingCalendar":
@@ -54,6 +58,14 @@ class WorkingCalendar:
         return cls(timezone=timezone, holidays=holidays, workdays=workdays, supplied_years=map(int, years))
 
     def is_working_day(self, day: date) -> bool:
+        answer = self._answers.get(day)
+        if answer is None:
+            answer = self._answers[day] = self._look_up(day)
+        if day.year in self._unknown_years:
+            CALENDAR_UNKNOWN_YEAR.labels(str(day.year)).inc()  # every question, as the metric says
+        return answer
+
+    def _look_up(self, day: date) -> bool:
         if day in self._workdays:
             return True
         if day in self._holidays:
@@ -66,9 +78,8 @@ class WorkingCalendar:
         return day.weekday() < 5
 
     def _unknown_year(self, year: int) -> None:
-        CALENDAR_UNKNOWN_YEAR.labels(str(year)).inc()
-        if year not in self._warned:
-            self._warned.add(year)
+        if year not in self._unknown_years:
+            self._unknown_years.add(year)
             log.warning("no calendar data for %d: counting weekends only; supply the year's holidays "
                         "in the calendar file (GRIDDESK_CALENDAR_FILE)", year)
 

@@ -1,6 +1,7 @@
-"""Peak resident memory of each service, sampled from /proc: a service is the sum of its processes
-(the HTTP server's gunicorn master and workers, and the worker process), found from the supervisor's
-``<var-dir>/run/processes.json`` and their descendants."""
+"""Peak resident memory and CPU time of each service, sampled from /proc: a service is the sum of its
+processes (the HTTP server's gunicorn master and workers, and the worker process), found from the
+supervisor's ``<var-dir>/run/processes.json`` and their descendants. CPU time (user + system) does not
+depend on what else the machine runs as much as rates and latencies do: it is what a case costs."""
 from __future__ import annotations
 
 import json
@@ -25,20 +26,34 @@ def process_table(proc: str = "/proc") -> dict[int, tuple[int, int]]:
     return table
 
 
-def family_rss_kb(root: int, table: Mapping[int, tuple[int, int]]) -> int:
-    """Resident kB of ``root`` and all its descendants."""
+def family(root: int, table: Mapping[int, tuple[int, int]]) -> set[int]:
+    """``root`` and all its descendants that are in the table."""
     children: dict[int, list[int]] = {}
     for pid, (parent, _) in table.items():
         children.setdefault(parent, []).append(pid)
-    total, pending, seen = 0, [root], set()
+    pending, seen = [root], set()
     while pending:
         pid = pending.pop()
         if pid in seen or pid not in table:
             continue
         seen.add(pid)
-        total += table[pid][1]
         pending.extend(children.get(pid, ()))
-    return total
+    return seen
+
+
+def family_rss_kb(root: int, table: Mapping[int, tuple[int, int]]) -> int:
+    """Resident kB of ``root`` and all its descendants."""
+    return sum(table[pid][1] for pid in family(root, table))
+
+
+def cpu_ticks(pid: int, proc: str = "/proc") -> int | None:
+    """User + system CPU time of a process so far, in clock ticks; None if it has exited."""
+    try:
+        with open(os.path.join(proc, str(pid), "stat"), encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
 
 
 def service_rss_kb(children_pids: Mapping[str, int], table: Mapping[int, tuple[int, int]]) -> dict[str, int]:
@@ -50,19 +65,33 @@ def service_rss_kb(children_pids: Mapping[str, int], table: Mapping[int, tuple[i
     return per_service
 
 
-class PeakMemorySampler:
-    """Samples every ``interval_s`` in a background thread and keeps each service's peak."""
+class ResourceSampler:
+    """Samples every ``interval_s`` in a background thread: each service's peak memory, and the CPU time
+    its processes used from the first sample to the last."""
 
     def __init__(self, processes_json: str, interval_s: float = 0.5):
         self._processes_json = processes_json
         self._interval_s = interval_s
         self._stop = threading.Event()
         self.peak_kb: dict[str, int] = {}
+        self._first_ticks: dict[tuple[str, int], int] = {}
+        self._last_ticks: dict[tuple[str, int], int] = {}
         self._thread = threading.Thread(target=self._sample_until_stopped, name="bench-memory", daemon=True)
 
-    def start(self) -> "PeakMemorySampler":
+    def start(self) -> "ResourceSampler":
+        self.sample()
         self._thread.start()
         return self
+
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds per service between the first and the last sample (a process that started
+        between two samples counts from the second)."""
+        per_service: dict[str, float] = {}
+        ticks_per_s = os.sysconf("SC_CLK_TCK")
+        for (service, pid), last in self._last_ticks.items():
+            used = (last - self._first_ticks[(service, pid)]) / ticks_per_s
+            per_service[service] = per_service.get(service, 0.0) + used
+        return per_service
 
     def stop(self) -> dict[str, int]:
         self._stop.set()
@@ -76,8 +105,16 @@ class PeakMemorySampler:
                 pids = json.load(handle)
         except (OSError, ValueError):
             return
-        for service, kb in service_rss_kb(pids, process_table()).items():
+        table = process_table()
+        for service, kb in service_rss_kb(pids, table).items():
             self.peak_kb[service] = max(self.peak_kb.get(service, 0), kb)
+        for child, root in pids.items():
+            service = child.rsplit("-", 1)[0]
+            for pid in family(root, table):
+                ticks = cpu_ticks(pid)
+                if ticks is not None:
+                    self._first_ticks.setdefault((service, pid), ticks)
+                    self._last_ticks[(service, pid)] = ticks
 
     def _sample_until_stopped(self) -> None:
         while not self._stop.wait(self._interval_s):

@@ -17,7 +17,7 @@ from shared.backends import build_event_log, discard_namespace
 from services.bench import report, statistics
 from services.bench.baseline import measure_transport
 from services.bench.load import ReportLoad
-from services.bench.memory import PeakMemorySampler
+from services.bench.memory import ResourceSampler
 from services.bench.observe import EventWatcher
 from services.bench.profiling import SAMPLE_RATE, ServiceProfiler, summarise_file
 from services.bench.system import (REPO, LocalBackends, backend_settings, start_system, unit_codes)
@@ -84,7 +84,7 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
                           first_index=options.cases).run()  # after the load's numbers: no duplicates of it
         if not watcher.wait_for(warm.accepted_at, options.notify_timeout_s):
             raise RuntimeError(f"the warm-up reports were never notified:\n{system.logs()}")
-        memory = PeakMemorySampler(str(system.processes_json)).start()
+        resources = ResourceSampler(str(system.processes_json)).start()
         if options.profile:
             profiler = ServiceProfiler(work_dir / "profiles").start(system.pids())
         say(f"driving {options.cases} reports …")
@@ -95,7 +95,7 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
             say(f"gave up waiting after {options.notify_timeout_s:.0f}s for notifications")
         written = profiler.stop() if profiler else {}
         profiler = None
-        peak_kb = memory.stop()
+        peak_kb, cpu_s = resources.stop(), resources.cpu_s()
         observed = watcher.stop()
     finally:
         if profiler:
@@ -110,10 +110,10 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
         say(f"profiles (py-spy raw collapsed stacks) in {kept}")
     say("measuring the transport's own rate for the same records …")
     baseline = measure_transport(settings, observed.records, work_dir / "baseline", batch_size=options.baseline_batch)
-    return _figures(options, load, observed, baseline, peak_kb), profiles
+    return _figures(options, load, observed, baseline, peak_kb, cpu_s), profiles
 
 
-def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict) -> dict:
+def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, cpu_s: dict) -> dict:
     accepted, notified = load.accepted_at, observed.notified_at
     latency = statistics.summarise_latencies(accepted, notified)
     last_notified = max((notified[c] for c in accepted if c in notified), default=load.first_sent)
@@ -133,6 +133,8 @@ def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict) 
         "http_p99_ms": round(statistics.percentile(load.http_ms, 0.99), 1),
         "latency_clock": "NotificationSent's own time attribute minus the client's wall time at the 202",
         "peak_rss_mb": {service: round(kb / 1024, 1) for service, kb in sorted(peak_kb.items())},
+        "cpu_ms_per_case": {service: round(1000 * seconds / max(len(accepted), 1), 2)
+                            for service, seconds in sorted(cpu_s.items())},
         "baseline": {"transport": "SqliteEventLog" if options.backend == "embedded" else "kafka-python",
                      "records": baseline.records, "mean_record_bytes": round(baseline.mean_record_bytes, 1),
                      "write_per_s": round(baseline.write_per_s, 1), "read_per_s": round(baseline.read_per_s, 1)},

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Flask
 
@@ -11,11 +12,12 @@ from shared.adapters.system_clock import SystemClock
 from shared.backends import build_event_log, build_file_store, build_store
 from shared.consumer import ConsumeLoop
 from shared.events.contracts import ALL_TOPICS, ROUTER_EVENTS, dead_letter_topic
+from shared.group_commit import GroupCommit
 from shared.org.directory import OrgDirectory
 from shared.ports import Clock, DocumentStore, EventLog, FileStore
 from shared.publisher import EventPublisher
 from shared.web import create_service_app
-from services.intake import handlers
+from services.intake import handlers, report_groups
 from services.intake.published_marks import PublishedMarks
 from services.intake.rate_limits import RATE_COUNTERS, Limit, RateLimiter
 from services.intake.settings import IntakeSettings
@@ -35,11 +37,16 @@ class Intake:
     rate_limiter: RateLimiter
     files: FileStore
     published_marks: PublishedMarks
+    report_writes: GroupCommit  # stores the reports in flight together (services.intake.report_groups)
     openapi: dict | None = None  # built on first request, then kept
 
     @property
     def publisher(self) -> EventPublisher:
         return EventPublisher(self.log, SERVICE)
+
+    def store_report(self, report: handlers.NewReport) -> handlers.Accepted:
+        """Store the report with the others in flight and publish it; returns once it is durable."""
+        return self.report_writes.submit(report)
 
     def consume_loop(self) -> ConsumeLoop:
         """Keeps the case files' owners from the router's events (group ``intake``)."""
@@ -56,9 +63,13 @@ def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None
     clock = clock or SystemClock()
     limits = {"key": Limit(settings.rate_key_per_minute, 60), "phone": Limit(settings.rate_phone_per_hour, 3600),
               "ip": Limit(settings.rate_ip_per_minute, 60)}
-    return Intake(settings, store, log, clock, _secret_key(settings), OrgDirectory(store),
-                  RateLimiter(store, clock, limits), files or build_file_store(settings.backend),
-                  PublishedMarks(store, handlers.REPORTS))
+    secret_key = _secret_key(settings)
+    published_marks = PublishedMarks(store, handlers.REPORTS)
+    report_writes = GroupCommit(partial(report_groups.store_reports, store=store,
+                                        publisher=EventPublisher(log, SERVICE), secret_key=secret_key,
+                                        mark_published=published_marks.add), name="intake-reports")
+    return Intake(settings, store, log, clock, secret_key, OrgDirectory(store), RateLimiter(store, clock, limits),
+                  files or build_file_store(settings.backend), published_marks, report_writes)
 
 
 def prepare(intake: Intake) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
 from shared.errors import BackendUnavailable, Conflict, PoisonMessage
@@ -69,58 +69,59 @@ def prepare_store(store: DocumentStore) -> None:
     store.ensure_index(CASE_FILES, ["pending", "outbox_since"])
 
 
-def submit_report(command: SubmitReport, *, store: DocumentStore, publisher: EventPublisher,
-                  clock: Clock, secret_key: bytes,
-                  mark_published: Callable[[dict], None] | None = None) -> Accepted:
-    """Store the report durably (that is the promise behind the 202), then try to publish it at once.
-    If the log is down the relay publishes it later; nothing already stored can be lost. Once published,
-    the report is marked so (``mark_published``: later, in a batch — see ``published_marks``; by default
-    at once)."""
+@dataclass(frozen=True)
+class NewReport:
+    """A report checked and ready to be stored, waiting for its group's write (``report_groups``)."""
+    command: SubmitReport
+    fingerprint: str
+    received_at: datetime
+    document: dict  # as it is to be stored, its CaseReported event inside
+
+
+def submit_report(command: SubmitReport, *, store: DocumentStore, clock: Clock, secret_key: bytes,
+                  store_report: Callable[[NewReport], Accepted]) -> Accepted:
+    """Answer a retry from the stored report; otherwise build the report and its CaseReported event and
+    hand it to ``store_report``, which returns once it is durably stored (that is the promise behind the
+    202) and has tried to publish it — together with the other reports in flight (``report_groups``)."""
     fingerprint = domain.request_fingerprint(command.submission)
     if command.idempotency_key:
-        replay = _replay(store, command, fingerprint, secret_key)
+        replay = earlier_report(store, command, fingerprint, secret_key)
         if replay:
             return replay
     now = clock.now()
-    for _ in range(5):
-        case_id = domain.new_case_id(now)
-        event = domain.case_reported(case_id, command.submission, now)
-        idempotency = (f"{command.client_key_id}:{command.idempotency_key}" if command.idempotency_key
-                       else f"none:{case_id}")  # never missing: FerretDB's unique indexes collide on null
-        document = {"_id": case_id, "idempotency": idempotency, "fingerprint": fingerprint,
-                    "received_at": now.isoformat(), "published": False, "event": to_document(event),
-                    "token_digest": domain.token_digest(domain.follow_up_token(secret_key, case_id)),
-                    "media_url": command.media_url}
-        try:
-            stored = store.insert(REPORTS, document)
-            break
-        except Conflict:
-            replay = _replay(store, command, fingerprint, secret_key) if command.idempotency_key else None
-            if replay:
-                return replay  # a concurrent retry of the same request won the race
-    else:
-        raise RuntimeError("could not allocate a unique case id")
-    try:
-        publisher.publish([event])
-        if mark_published is not None:
-            mark_published(stored)
-        else:
-            store.replace(REPORTS, {**stored, "published": True})
-    except (BackendUnavailable, Conflict) as error:
-        log.warning("report %s stored; publishing deferred to the relay: %s", case_id, error)
-    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=False,
-                    correlation_id=event.correlation_id)
+    report = NewReport(command, fingerprint, now, report_document(command, fingerprint, now, secret_key))
+    validated_data("CaseReported", report.document["event"]["data"])  # fails this request alone, not its group
+    return store_report(report)
 
 
-def _replay(store: DocumentStore, command: SubmitReport, fingerprint: str, secret_key: bytes) -> Accepted | None:
+def report_document(command: SubmitReport, fingerprint: str, now: datetime, secret_key: bytes) -> dict:
+    """The stored report under a new case id, unpublished, with its CaseReported event."""
+    case_id = domain.new_case_id(now)
+    event = domain.case_reported(case_id, command.submission, now)
+    idempotency = (f"{command.client_key_id}:{command.idempotency_key}" if command.idempotency_key
+                   else f"none:{case_id}")  # never missing: FerretDB's unique indexes collide on null
+    return {"_id": case_id, "idempotency": idempotency, "fingerprint": fingerprint,
+            "received_at": now.isoformat(), "published": False, "event": to_document(event),
+            "token_digest": domain.token_digest(domain.follow_up_token(secret_key, case_id)),
+            "media_url": command.media_url}
+
+
+def accepted(document: dict, secret_key: bytes, *, replayed: bool) -> Accepted:
+    case_id = document["_id"]
+    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=replayed,
+                    correlation_id=document["event"]["correlation_id"])
+
+
+def earlier_report(store: DocumentStore, command: SubmitReport, fingerprint: str,
+                   secret_key: bytes) -> Accepted | None:
+    """The answer to a retry of a stored request (same Idempotency-Key); IdempotencyMismatch if the key was
+    used for another report; None if the key is new."""
     found = store.find(REPORTS, {"idempotency": f"{command.client_key_id}:{command.idempotency_key}"}, limit=1)
     if not found:
         return None
     if found[0]["fingerprint"] != fingerprint:
         raise IdempotencyMismatch(command.idempotency_key)
-    case_id = found[0]["_id"]
-    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=True,
-                    correlation_id=found[0]["event"]["correlation_id"])
+    return accepted(found[0], secret_key, replayed=True)
 
 
 def case_file(store: DocumentStore, case_id: str) -> dict:

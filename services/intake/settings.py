@@ -7,12 +7,15 @@ from typing import Mapping
 from shared.config import BackendSettings, HttpSettings, env_float, env_int, env_str
 
 DEFAULT_PORT = 8001
+# requests per HTTP worker at once: reports in flight are stored together (services.intake.report_groups),
+# so more of them in flight means fewer durable writes per report, not more contention
+DEFAULT_THREADS = 8
 
 
 @dataclass(frozen=True)
 class IntakeSettings:
     backend: BackendSettings = field(default_factory=BackendSettings)
-    http: HttpSettings = field(default_factory=lambda: HttpSettings("127.0.0.1", DEFAULT_PORT, 2))
+    http: HttpSettings = field(default_factory=lambda: HttpSettings("127.0.0.1", DEFAULT_PORT, 2, DEFAULT_THREADS))
     secret_key: str = ""  # derives residents' follow-up tokens; empty: kept in the data directory
     relay_interval_s: float = 0.5
     relay_grace_s: float = 2.0  # leave fresh reports to the request that stored them
@@ -27,7 +30,7 @@ class IntakeSettings:
         env = os.environ if env is None else env
         return cls(
             backend=BackendSettings.from_env(env),
-            http=HttpSettings.from_env("intake", DEFAULT_PORT, env),
+            http=HttpSettings.from_env("intake", DEFAULT_PORT, env, default_threads=DEFAULT_THREADS),
             secret_key=env_str(env, "GRIDDESK_SECRET_KEY", ""),
             relay_interval_s=env_float(env, "GRIDDESK_INTAKE_RELAY_INTERVAL_S", cls.relay_interval_s),
             relay_grace_s=env_float(env, "GRIDDESK_INTAKE_RELAY_GRACE_S", cls.relay_grace_s),

@@ -27,7 +27,8 @@ class RouterSettings:
         triage = env.get("GRIDDESK_ROUTER_TRIAGE_BELOW", "").strip()
         return cls(
             backend=BackendSettings.from_env(env),
-            http=HttpSettings(http.host, http.port, 1 if "GRIDDESK_ROUTER_WORKERS" not in env else http.workers),
+            http=HttpSettings(http.host, http.port, 1 if "GRIDDESK_ROUTER_WORKERS" not in env else http.workers,
+                              http.threads),
             org_refresh_s=env_float(env, "GRIDDESK_ROUTER_ORG_REFRESH_S", cls.org_refresh_s),
             triage_below=env_float(env, "GRIDDESK_ROUTER_TRIAGE_BELOW", 0.0) if triage else None,
             routing_file=env_str(env, "GRIDDESK_ROUTING_FILE", cls.routing_file),

@@ -16,6 +16,7 @@ class OrgDirectory:
         self._store = store
         self._refresh_s = refresh_s
         self._units: dict[str, dict] = {}
+        self._district: dict | None = None  # found once per load: every report asks for it
         self._loaded_at = 0.0
         self._lock = threading.Lock()
 
@@ -26,7 +27,9 @@ class OrgDirectory:
 
     def reload(self) -> None:
         with self._lock:
-            self._units = {d["_id"]: d for d in self._store.find(ORG_UNITS)}
+            units = {d["_id"]: d for d in self._store.find(ORG_UNITS)}
+            self._district = next((u for u in units.values() if u["level"] == "district"), None)
+            self._units = units
             self._loaded_at = time.monotonic()
 
     def get(self, code: str | None) -> dict | None:
@@ -43,7 +46,8 @@ class OrgDirectory:
         return unit if unit is not None and unit["level"] == level else None
 
     def district(self) -> dict | None:
-        return next((u for u in self._fresh().values() if u["level"] == "district"), None)
+        self._fresh()
+        return self._district
 
     def person(self, code: str | None, role: str) -> dict | None:
         unit = self.get(code)

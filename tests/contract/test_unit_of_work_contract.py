@@ -9,7 +9,7 @@ import pytest
 
 from shared.errors import Conflict, StaleBatch
 from shared.ports import StoreWrite
-from shared.unit_of_work import in_one_batch
+from shared.unit_of_work import BATCHED_ATTEMPTS, in_one_batch
 
 
 def from_another_thread(function):
@@ -200,7 +200,7 @@ def test_a_query_the_batch_cannot_decide_is_asked_of_the_store_after_a_flush(sto
     assert found == [d["_id"] for d in store.find("things", sort=[("v", 1)])]
 
 
-def test_a_timer_step_in_one_batch_is_redone_write_by_write_when_it_went_stale(store):
+def test_a_timer_step_in_one_batch_is_redone_as_a_batch_then_write_by_write_when_it_went_stale(store):
     store.insert("buckets", {"_id": "b", "total": 0, "applied": []})
     runs = []
 
@@ -217,15 +217,34 @@ def test_a_timer_step_in_one_batch_is_redone_write_by_write_when_it_went_stale(s
                     break
                 except Conflict:
                     continue
-            if len(runs) == 1 and change == "c1":  # the consume loop writes the bucket meanwhile
-                from_another_thread(lambda: store.replace("buckets", {**store.get("buckets", "b"), "seen": 1}))
+            if stale_runs and len(runs) <= stale_runs and change == "c1":  # the consume loop writes meanwhile
+                from_another_thread(lambda: store.replace("buckets", {**store.get("buckets", "b"),
+                                                                      "seen": len(runs)}))
         return len(runs)
 
-    assert in_one_batch(store, add_changes) == 2
-    assert runs == [True, False]
-    assert store.get("buckets", "b")["total"] == 3 and store.get("buckets", "b")["seen"] == 1
-    runs.append("done")
-    assert in_one_batch(store, add_changes) == 4 and store.get("buckets", "b")["total"] == 3
+    stale_runs = BATCHED_ATTEMPTS  # every batched attempt goes stale: the last resort is write by write
+    assert in_one_batch(store, add_changes) == BATCHED_ATTEMPTS + 1
+    assert runs == [True] * BATCHED_ATTEMPTS + [False]
+    assert store.get("buckets", "b")["total"] == 3 and store.get("buckets", "b")["seen"] == BATCHED_ATTEMPTS
+    runs.clear()
+    stale_runs = 0
+    assert in_one_batch(store, add_changes) == 1 and store.get("buckets", "b")["total"] == 3
+
+
+def test_a_timer_step_that_went_stale_once_is_redone_as_a_batch(store):
+    store.insert("buckets", {"_id": "b", "total": 0})
+    runs = []
+
+    def add_one():
+        runs.append(store.in_batch)
+        bucket = store.get("buckets", "b")
+        store.replace("buckets", {**bucket, "total": bucket["total"] + 1})
+        if len(runs) == 1:  # the consume loop writes the bucket meanwhile
+            from_another_thread(lambda: store.replace("buckets", {**store.get("buckets", "b"), "seen": True}))
+
+    in_one_batch(store, add_one)
+    assert runs == [True, True]
+    assert store.get("buckets", "b")["total"] == 1 and store.get("buckets", "b")["seen"] is True
 
 
 def test_a_batch_larger_than_one_bulk_command_is_stored_whole(store):

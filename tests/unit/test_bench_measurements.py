@@ -6,7 +6,7 @@ import math
 import os
 
 from services.bench import report
-from services.bench.memory import family_rss_kb, process_table, service_rss_kb
+from services.bench.memory import cpu_ticks, family_rss_kb, process_table, service_rss_kb
 from services.bench.profiling import parse_collapsed, short_frame, summarise
 
 RAW = """\
@@ -54,6 +54,15 @@ def test_a_services_memory_is_the_sum_of_its_process_families():
 def test_the_process_table_of_this_machine_includes_this_process():
     parent, rss_kb = process_table()[os.getpid()]
     assert parent == os.getppid() and rss_kb > 0
+
+
+def test_a_process_cpu_time_grows_as_it_works_and_is_none_once_it_has_exited():
+    before = cpu_ticks(os.getpid())
+    deadline = os.times().elapsed + 0.3
+    while os.times().elapsed < deadline:
+        sum(range(10_000))
+    assert cpu_ticks(os.getpid()) > before
+    assert cpu_ticks(2 ** 22 + 12345) is None
 
 
 def result(**overrides) -> dict:

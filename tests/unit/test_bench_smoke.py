@@ -28,4 +28,6 @@ def test_twenty_cases_on_the_embedded_backend_end_with_a_json_summary(tmp_path):
     assert 0 <= summary["p50_ms"] <= summary["p99_ms"]
     assert set(summary["peak_rss_mb"]) == {"intake", "router", "tracker", "notifier"}
     assert all(mb > 0 for mb in summary["peak_rss_mb"].values())
+    assert set(summary["cpu_ms_per_case"]) == {"intake", "router", "tracker", "notifier"}
+    assert summary["cpu_ms_per_case"]["intake"] > 0
     assert not list(tmp_path.glob("griddesk-bench-*")), "the temporary directory was not removed"

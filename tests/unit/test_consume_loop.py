@@ -192,6 +192,29 @@ def test_a_conflict_at_flush_redoes_the_batch_and_publishes_nothing_twice(log, s
     assert seen == []  # committed after the redo
 
 
+def test_a_batch_that_goes_stale_twice_is_redone_write_by_write(log, store):
+    reports = [Envelope(type="CaseReported", source="/i", subject=f"GD-{n}", data=REPORT) for n in range(2)]
+    log.append(INTAKE_EVENTS, [encode(r) for r in reports])
+    batched = []
+
+    def react(event):
+        batched.append(store.in_batch)
+        outputs = record_and_classify(store, event)
+        if len(batched) in (1, 3):  # a timer writes the same document during each of the batched attempts
+            stamp = len(batched)
+            thread = threading.Thread(target=lambda: store.replace(
+                "seen", {**store.get("seen", "all"), "timer": stamp}))
+            thread.start()
+            thread.join(10)
+        return outputs
+
+    loop(log, {"CaseReported": react}, store=store).run(max_idle_polls=2)
+    assert batched == [True, True, True, True, False, False]  # twice as a batch, then write by write
+    document = store.get("seen", "all")
+    assert document["ids"] == [r.id for r in reports] and document["timer"] == 3
+    assert sorted(decode(r.message).causation_id for r in read_all(log, ROUTER_EVENTS)) == sorted(r.id for r in reports)
+
+
 class FlakyFlushStore(SqliteStore):
     def __init__(self, path, failures):
         super().__init__(path, synchronous="OFF")

@@ -40,3 +40,16 @@ def test_invalid_registries_are_refused_with_where(mutate, message):
     mutate(registry)
     with pytest.raises(RegistryError, match=message):
         flatten(registry)
+
+
+def test_the_directory_knows_the_district_of_the_registry_it_loaded_last(tmp_path):
+    from shared.org.directory import OrgDirectory
+
+    store = SqliteStore(str(tmp_path / "s.sqlite"))
+    directory = OrgDirectory(store)
+    assert directory.district() is None  # nothing imported yet
+    registry = demo_registry(communities=1)
+    import_registry(store, registry)
+    directory.reload()
+    assert directory.district()["_id"] == registry["district"]["code"]
+    assert directory.district()["level"] == "district"

@@ -49,6 +49,21 @@ def test_an_unknown_year_falls_back_to_weekends_with_a_warning_metric():
     assert crossing == at(2027, 1, 4, 12)
 
 
+def test_answers_are_kept_per_date_and_an_unknown_year_is_still_counted_per_question(monkeypatch):
+    import chinese_calendar
+
+    calendar = WorkingCalendar()
+    asked = []
+    real = chinese_calendar.is_workday
+    monkeypatch.setattr(chinese_calendar, "is_workday", lambda day: asked.append(day) or real(day))
+    assert [calendar.is_working_day(date(2026, 10, 1)) for _ in range(3)] == [False] * 3
+    assert asked == [date(2026, 10, 1)]  # the library was asked once
+    before = UNKNOWN_YEAR.labels("2027")._value.get()
+    for _ in range(3):
+        assert calendar.is_working_day(date(2027, 1, 4))
+    assert UNKNOWN_YEAR.labels("2027")._value.get() == before + 3
+
+
 def test_an_operator_file_supplies_a_year_and_wins():
     calendar = WorkingCalendar.from_mapping({2027: {"holidays": ["2027-01-01"], "workdays": ["2027-01-09"]}})
     assert not calendar.is_working_day(date(2027, 1, 1))
