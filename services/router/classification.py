@@ -8,10 +8,14 @@ its pinyin table) is handed in, already parsed, and the text must already be fol
 (normalise.py). See docs/classifier.md for the method and its figures."""
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
+
+from services.router.combination import Blend
+from services.router.ngram_model import NgramModel, Reading
 
 WEIGHTS = {"strong": 3.0, "terms": 2.0, "weak": 1.0, "places": 0.5}
 EMERGENCY_WEIGHT = 4.0  # danger now outweighs any one word: "垃圾房着火了" is a safety case
@@ -24,6 +28,7 @@ SIMILARITY_WEIGHT = 8.0  # a typical resemblance (0.1-0.3) is worth a weak-to-or
 NOTHING_BELOW = 1.0  # less than one weak word's worth (a faint resemblance alone): the text says nothing
 ALARM_OVERRIDE = 3.0  # "救命啊，物业费又涨了": a cry for help does not beat strong evidence of a harmless category
 METHOD = "lexicon-v3"
+METHOD_WITH_MODEL = "lexicon-v3+ngram-model"  # the lexicon's evidence blended with the trained model (combination.py)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,24 @@ def _compile(label: str) -> re.Pattern:
     return _term(label, 0.0, "").pattern
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the lexicon found in one report (``Classifier.evidence``); ``Classifier.decide`` turns it into a
+    verdict, with or without the trained model's reading."""
+    text: str  # folded
+    scores: dict[str, float]  # words, resemblance and danger per category, before the hint
+    matched: dict[str, list[str]]
+    similar: dict[str, float]
+    emergencies: list  # [(danger, None)] standing
+    dismissed: list  # [(danger, reason)]
+    alarms: list  # cries for help not dismissed (none when a danger stands)
+    sound_alikes: list[dict]
+    hint: str | None
+
+
 class Classifier:
-    def __init__(self, lexicon: Mapping):
+    def __init__(self, lexicon: Mapping, model: NgramModel | None = None, blend: Blend | None = None):
+        self.model, self.blend = model, blend or Blend()
         self.version = lexicon.get("version", 1)
         categories = lexicon["categories"]
         self.categories = tuple(categories)
@@ -106,7 +127,18 @@ class Classifier:
         text = self._typos.sub(lambda m: self._typo_map[m.group(0)], text) if self._typos else text
         return self._homophones.fold(text)
 
+    def with_model(self, model: NgramModel | None, blend: Blend | None = None) -> "Classifier":
+        """This lexicon with another trained model (or none): the lexicon is built once."""
+        twin = copy.copy(self)
+        twin.model, twin.blend = model, blend or self.blend
+        return twin
+
     def classify(self, text: str, hint: str | None = None) -> Classification:
+        evidence = self.evidence(text, hint)
+        return self.decide(evidence, self.model.read(evidence.text) if self.model else None)
+
+    def evidence(self, text: str, hint: str | None = None) -> Evidence:
+        """What the lexicon finds in the report, before anything is decided."""
         text, sound_alikes = self._fold(text)
         scores, matched = self._lexicon_scores(text)
         similar = self._profiles.similarity(text)
@@ -115,17 +147,30 @@ class Classifier:
         emergencies, dismissed = self._dangers(text)
         for found, cue in (*emergencies, *dismissed):
             scores[found.category] = scores.get(found.category, 0.0) + (DISMISSED_WEIGHT if cue else EMERGENCY_WEIGHT)
+        return Evidence(text, scores, matched, similar, emergencies, dismissed,
+                        [] if emergencies else self._alarms(text), sound_alikes, hint)
+
+    def decide(self, found: Evidence, reading: Reading | None = None) -> Classification:
+        """The verdict from the lexicon's evidence and, when there is a model, what the model read."""
+        scores = dict(found.scores)
         evidence = max(scores.values(), default=0.0)
+        hint, alarms, emergencies = found.hint, found.alarms, found.emergencies
         hint_used = hint in self.default_tier and hint != "other"
         if hint_used:
             scores[hint] = scores.get(hint, 0.0) + self.hint_weight
+        if reading:
+            scores = self.blend.scores(scores, reading.probabilities, self.categories)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.categories.index(item[0])))
-        if emergencies:  # the danger decides what the case is about: "车库灌满了，大爷挪车没上来" is safety
-            ranked.sort(key=lambda item: item[0] not in {f.category for f, _ in emergencies})
-        alarms = [] if emergencies else self._alarms(text)
-        if evidence < NOTHING_BELOW and not alarms:
+        dangerous = {f.category for f, _ in emergencies}
+        if dangerous and (reading is None or self.blend.danger_decides(dangerous, reading.probabilities)):
+            # the danger decides what the case is about: "车库灌满了，大爷挪车没上来" is safety
+            ranked.sort(key=lambda item: item[0] not in dangerous)
+        if evidence < NOTHING_BELOW and not alarms and (reading is None or self.blend.says_nothing(reading.probabilities)):
             # nothing in the text itself: a bare hint is a guess, so it stays below the triage threshold
             category, confidence = (hint, 0.3) if hint_used else ("other", 0.2)
+        elif reading:
+            category = ranked[0][0]
+            confidence = self.blend.confidence(scores, category)
         else:
             category, best = ranked[0]
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -133,22 +178,34 @@ class Classifier:
         alarmed = bool(alarms) and (category in self.can_be_emergency or evidence < ALARM_OVERRIDE)
         if alarmed and category not in self.can_be_emergency:
             category = alarms[0].term.category
-        if emergencies or alarmed:
+        learned = bool(reading) and not (emergencies or alarmed) and self.blend.emergency(reading.emergency,
+                                                                                         bool(found.dismissed))
+        if emergencies or alarmed or learned:
             tier, confidence = "emergency", max(confidence, 0.9)
         else:
-            tier = self._tier(category, text)
+            tier = self._tier(category, found.text)
         explanation = {
-            "method": METHOD, "lexicon_version": self.version,
-            "matched": sorted(set(matched.get(category, []))),
+            "method": METHOD_WITH_MODEL if reading else METHOD, "lexicon_version": self.version,
+            "matched": sorted(set(found.matched.get(category, []))),
             "emergency_terms": sorted({f.label for f, _ in emergencies}),
-            "dismissed_emergency_terms": [{"term": f.label, "because": cue} for f, cue in dismissed],
+            "dismissed_emergency_terms": [{"term": f.label, "because": cue} for f, cue in found.dismissed],
             "alarms": [m.term.label for m in alarms] if alarmed else [],
-            "similar": {name: round(value, 2) for name, value in sorted(similar.items(), key=lambda i: -i[1])[:3]},
-            "sound_alikes": sound_alikes,
+            "similar": {name: round(value, 2) for name, value in sorted(found.similar.items(), key=lambda i: -i[1])[:3]},
+            "sound_alikes": found.sound_alikes,
             "hint": hint, "hint_agreed": (hint == category) if hint else None,
             "scores": {name: round(value, 2) for name, value in ranked[:3]},
         }
+        if reading:
+            explanation["model"] = self._model_explanation(reading, category, tier == "emergency", learned)
         return Classification(category, tier, round(min(0.99, confidence), 2), explanation)
+
+    def _model_explanation(self, reading: Reading, category: str, emergency: bool, learned: bool) -> dict:
+        said = {"version": self.model.version, "probability": round(reading.probabilities.get(category, 0.0), 3),
+                "ngrams": self.model.top_ngrams(reading, category) if category in self.model.classes else [],
+                "emergency_probability": round(reading.emergency, 3), "emergency_by_model": learned}
+        if emergency:
+            said["emergency_ngrams"] = self.model.top_ngrams(reading)
+        return said
 
     def _lexicon_scores(self, text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
         scores: dict[str, float] = {}
