@@ -36,7 +36,7 @@ class Blend:
 
     def danger_decides(self, categories: set[str], probabilities: Mapping[str, float]) -> bool:
         """A standing danger decides the category ("樓下垃圾房著火了" is safety) unless the model all but rules
-        its category out ("着火了消防车进不来，通道上停着车" is parking)."""
+        its category out; then the danger's points are evidence like any other."""
         return max(probabilities.get(c, 0.0) for c in categories) >= self.danger_decides_from
 
     def says_nothing(self, probabilities: Mapping[str, float]) -> bool:

@@ -64,9 +64,10 @@ class NgramModel:
             emergency += value * danger
         return Reading(dict(zip(self.classes, _softmax(logits))), _sigmoid(emergency), features)
 
-    def top_ngrams(self, reading: Reading, category: str | None = None, limit: int = TOP_NGRAMS) -> list[list]:
+    def top_ngrams(self, reading: Reading, category: str | None = None, limit: int = TOP_NGRAMS) -> list[dict]:
         """The n-grams that pushed hardest towards ``category`` (or towards danger when it is None), with
-        their contributions to the logit, largest first."""
+        their contributions to the logit, largest first. Objects, not pairs: a document store may refuse
+        nested arrays (FerretDB does), and an n-gram may hold a "." that cannot be a field name."""
         index = self.classes.index(category) if category is not None else None
         contributions = []
         for gram, value in reading.features.items():
@@ -75,7 +76,7 @@ class NgramModel:
             if contribution > 0:
                 contributions.append((contribution, gram))
         contributions.sort(key=lambda item: (-item[0], item[1]))
-        return [[gram, round(c, 3)] for c, gram in contributions[:limit]]
+        return [{"ngram": gram, "weight": round(c, 3)} for c, gram in contributions[:limit]]
 
 
 def _softmax(logits: list[float]) -> list[float]:
