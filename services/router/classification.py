@@ -5,23 +5,26 @@ severity / people at risk), both ignored when negated, past, hypothetical or rep
 channel's hint is weighed as one more piece of evidence, and words typed with the wrong homophone are read
 as the lexicon's word. Pure (standard library only); the lexicon (services/router/data/lexicon.yaml, with
 its pinyin table) is handed in, already parsed, and the text must already be folded to Simplified Chinese
-(normalise.py). See docs/classifier.md for the method and its figures."""
+(normalise.py). The homophones, the compositional cues and the resemblance live in homophones.py, cues.py
+and resemblance.py. When a trained n-gram model (ngram_model.py) is given, its reading is blended with the
+lexicon's evidence (combination.py). See docs/classifier.md for the method and its figures."""
 from __future__ import annotations
 
 import copy
 import re
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Mapping
 
 from services.router.combination import Blend
+from services.router.cues import GAP, compile_cues, find_cues
+from services.router.homophones import HomophoneFolder
 from services.router.ngram_model import NgramModel, Reading
+from services.router.resemblance import CategoryProfiles
 
 WEIGHTS = {"strong": 3.0, "terms": 2.0, "weak": 1.0, "places": 0.5}
 EMERGENCY_WEIGHT = 4.0  # danger now outweighs any one word: "垃圾房着火了" is a safety case
 DISMISSED_WEIGHT = 1.0  # "怕引起火灾": not an emergency, but still a hint of the category
 LENGTH_BONUS = 0.1  # per character: between equal weights the more specific (longer) term wins
-GAP = ".{0,6}"  # "A+B": B within six characters after A
 CUE_WINDOW = 12  # how far before an emergency word a negation or a "not now" cue still applies
 ONE_CHARACTER_MAX = WEIGHTS["terms"]  # one character (砸, 偷, 狗) is never strong evidence: 装修砸墙, 车窗被砸
 SIMILARITY_WEIGHT = 8.0  # a typical resemblance (0.1-0.3) is worth a weak-to-ordinary word; chosen on the sets
@@ -280,158 +283,3 @@ def _longest_only(matches: list[_Match]) -> list[_Match]:
     """Drop a match overlapping a longer one ("充电" in "充电桩坏", "灯+坏" in "红绿灯坏"): the longer says more."""
     return [m for m in matches
             if not any(o.start < m.end and m.start < o.end and o.term.size > m.term.size for o in matches)]
-
-
-# ---------------------------------------------------------------- homophones
-HOMOPHONE_SIZES = (5, 4, 3)  # longest first; two characters are too few: 打了 sounds like 搭了, 可以 like 可疑
-
-
-class HomophoneFolder:
-    """A resident on a pinyin keyboard picks the wrong character with the right sound (垃及桶, 门金卡, 物页费).
-    A run of three or more characters that sounds exactly like a lexicon word (toneless pinyin), shares at
-    least one character with it in the same place, and is not that word, is rewritten to the word."""
-
-    def __init__(self, words: Iterable[str], syllable: Callable[[str], str], exceptions: Iterable[str] = ()):
-        self._syllable = syllable
-        self._exceptions = frozenset(exceptions)
-        self._words = frozenset(w for w in words if len(w) in HOMOPHONE_SIZES and _all_han(w))
-        self._by_sound: dict[tuple[str, ...], str] = {}
-        for word in sorted(self._words):
-            self._by_sound.setdefault(tuple(map(syllable, word)), word)
-        self._first_sounds = frozenset(sound[0] for sound in self._by_sound)  # screens out most positions
-
-    def fold(self, text: str) -> tuple[str, list[dict]]:
-        """The text with sound-alikes rewritten, and what was rewritten (for the explanation)."""
-        sounds = [self._syllable(c) for c in text]
-        out, folded, i = [], [], 0
-        while i < len(text):
-            word = self._word_at(text, sounds, i)
-            typed = text[i:i + len(word)] if word else text[i]
-            if word and word != typed:
-                folded.append({"typed": typed, "read_as": word})
-            out.append(word or typed)
-            i += len(typed)
-        return "".join(out), folded
-
-    def _word_at(self, text: str, sounds: list[str], i: int) -> str | None:
-        """The word the characters at i spell or sound like (a word spelled right is kept whole)."""
-        if sounds[i] not in self._first_sounds:
-            return None
-        for size in HOMOPHONE_SIZES:
-            typed = text[i:i + size]
-            if typed in self._words:
-                return typed
-            word = self._by_sound.get(tuple(sounds[i:i + size])) if len(typed) == size else None
-            if word and typed not in self._exceptions and any(a == b for a, b in zip(typed, word)):
-                return word
-        return None
-
-
-def _all_han(word: str) -> bool:
-    return all("\u4e00" <= c <= "\u9fff" for c in word)
-
-
-# ---------------------------------------------------------------- compositional emergency cues
-CUE_SPAN = 24  # every group of a cue within this many characters: one resident's sentence, not the whole report
-SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-
-
-@dataclass(frozen=True)
-class Cue:
-    """Danger now by composition: a hazard (or a person) and a sign that it is happening now, is severe or
-    puts someone at risk; it stands when every group matches in one sentence, close together, without
-    overlapping (冒 + 火星, 燃气 + 越来越浓, 电梯 + 出不来, 好几天没出门 + 电话打不通)."""
-    name: str
-    category: str
-    groups: tuple[re.Pattern, ...]
-    unless: tuple[str, ...]  # a harmless source named in the sentence explains it: "烧纸，烟很大" is no fire
-
-
-@dataclass(frozen=True)
-class CueMatch:
-    cue: Cue
-    spans: tuple[tuple[int, int], ...]  # one per group: a "not now" cue before any of them dismisses the match
-    words: tuple[str, ...]
-
-
-def compile_cues(spec: Mapping[str, Mapping]) -> list[Cue]:
-    return [Cue(name, body["category"], tuple(_alternatives(group) for group in body["all"]),
-                tuple(body.get("unless") or ())) for name, body in spec.items()]
-
-
-def _alternatives(words: Iterable[str]) -> re.Pattern:
-    return re.compile("|".join(GAP.join(map(re.escape, w.split("+"))) for w in sorted(words, key=len, reverse=True)))
-
-
-def find_cues(cues: list[Cue], text: str, unmasked: str | None = None) -> list[CueMatch]:
-    """Cues in ``text`` (words that only look like hazards already masked); ``unless`` is read in ``unmasked``."""
-    unmasked = text if unmasked is None else unmasked
-    present = [cue for cue in cues if all(group.search(text) for group in cue.groups)]  # most: cheaply absent
-    found = []
-    for start, sentence in _sentences(text) if present else ():
-        original = unmasked[start:start + len(sentence)]
-        for cue in present:
-            placed = None if any(word in original for word in cue.unless) else _compose(cue, sentence)
-            if placed:
-                found.append(CueMatch(cue, tuple((start + s, start + e) for s, e, _ in placed),
-                                      tuple(word for _, _, word in placed)))
-    return found
-
-
-def _sentences(text: str) -> list[tuple[int, str]]:
-    starts = [0] + [m.end() for m in SENTENCE_END.finditer(text)]
-    return [(s, text[s:e]) for s, e in zip(starts, starts[1:] + [len(text)]) if e > s]
-
-
-def _compose(cue: Cue, sentence: str, chosen: tuple = ()) -> tuple | None:
-    """The first placement of one match per group, all within CUE_SPAN and none overlapping another."""
-    if len(chosen) == len(cue.groups):
-        return chosen
-    for hit in cue.groups[len(chosen)].finditer(sentence):
-        s, e = hit.span()
-        span = max([e] + [c[1] for c in chosen]) - min([s] + [c[0] for c in chosen])
-        if span <= CUE_SPAN and not any(s < c[1] and c[0] < e for c in chosen):
-            placed = _compose(cue, sentence, (*chosen, (s, e, hit.group(0))))
-            if placed:
-                return placed
-    return None
-
-
-# ---------------------------------------------------------------- resemblance (the second signal)
-HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
-
-
-def bigrams(text: str) -> Counter:
-    grams: Counter = Counter()
-    for run in HAN_RUN.findall(text):
-        grams.update(run[i:i + 2] for i in range(len(run) - 1))
-    return grams
-
-
-class CategoryProfiles:
-    """How much a report reads like each category, by character bigrams, for words the lexicon does not know
-    ("早晚高峰堵得走不动" shares 高峰 and 堵 with parking's description). A profile is the category's terms and
-    its `describe` text; similarity is the cosine of bigram counts, each weighed by how few categories have
-    it (a bigram every category has, like 小区, says nothing)."""
-
-    def __init__(self, texts: Mapping[str, Iterable[str]]):
-        counts = {category: bigrams("。".join(items)) for category, items in texts.items()}
-        spread = Counter(gram for grams in counts.values() for gram in grams)
-        self._rarity = {gram: (len(counts) / n) ** 0.5 for gram, n in spread.items()}
-        self._postings: dict[str, list[tuple[str, float]]] = {}  # bigram -> (category, weight): one lookup each
-        for category, grams in counts.items():
-            for gram, weight in self._weigh(grams).items():
-                self._postings.setdefault(gram, []).append((category, weight))
-
-    def _weigh(self, grams: Counter) -> dict[str, float]:
-        weighted = {g: n * self._rarity.get(g, 0.0) for g, n in grams.items()}
-        norm = sum(v * v for v in weighted.values()) ** 0.5 or 1.0
-        return {g: v / norm for g, v in weighted.items()}
-
-    def similarity(self, text: str) -> dict[str, float]:
-        """Cosine similarity of the report to each category that shares at least one bigram with it."""
-        found: dict[str, float] = {}
-        for gram, weight in self._weigh(bigrams(text)).items():
-            for category, profile_weight in self._postings.get(gram, ()):
-                found[category] = found.get(category, 0.0) + weight * profile_weight
-        return found
