@@ -230,14 +230,26 @@ def demo_setup(var_dir: str) -> None:
 @click.option("--evaluate", "evaluate_path", type=click.Path(exists=True, dir_okay=False),
               help="a labelled JSONL file (text, category, tier): print accuracy instead of classifying stdin")
 @click.option("--misses", is_flag=True, help="with --evaluate: also list the reports it got wrong")
-def classify(evaluate_path: str | None, misses: bool) -> None:
+@click.option("--train", is_flag=True, help="train the n-gram model on every labelled report the team owns")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="with --train: where to write the model "
+              "(default: services/router/data/model.json)")
+@click.option("--cross-validate", "cross_validate", is_flag=True,
+              help="leave one author out: lexicon alone, model alone and the combination, per author")
+def classify(evaluate_path: str | None, misses: bool, train: bool, out_path: str | None,
+             cross_validate: bool) -> None:
     """Classify JSON Lines from stdin ({"text": ..., "hint": ...}), one JSON line out per line in."""
-    from services.router.bootstrap import load_classifier, load_routing
+    from services.router.bootstrap import ModelFileError, load_classifier, load_routing
     from services.router.normalise import to_simplified
     from services.router.settings import RouterSettings
 
     settings = RouterSettings.from_env()
-    classifier = load_classifier(settings.lexicon_file)
+    if train or cross_validate:
+        _learn(load_classifier(settings.lexicon_file, "none"), out_path, cross_validate)
+        return
+    try:
+        classifier = load_classifier(settings.lexicon_file, settings.model_file)
+    except ModelFileError as error:
+        raise click.ClickException(str(error))
     if evaluate_path:
         from services.router.evaluation import evaluate, report
 
@@ -261,6 +273,31 @@ def classify(evaluate_path: str | None, misses: bool) -> None:
         click.echo(json.dumps({"category": verdict.category, "tier": verdict.tier, "confidence": verdict.confidence,
                                "manual_triage": verdict.tier != "emergency" and verdict.confidence < triage_below,
                                "explanation": verdict.explanation}, ensure_ascii=False))
+
+
+def _learn(classifier, out_path: str | None, cross_validate: bool) -> None:
+    """``--train`` and ``--cross-validate`` (both need scikit-learn: ``pip install -e .[test]``)."""
+    from services.router.normalise import to_simplified
+
+    try:
+        from services.router import cross_validation, training
+    except ImportError as error:
+        raise click.ClickException(f"{error}: training needs scikit-learn (pip install -e '.[test]')")
+    rows = training.training_rows()
+
+    def fold(text: str) -> str:  # the classifier's own normalisation: the model learns what it will read
+        return classifier.fold(to_simplified(text))
+
+    if cross_validate:
+        held = cross_validation.held_out_readings(rows, classifier, fold, lambda line: click.echo(line, err=True))
+        click.echo(cross_validation.report(held))
+        return
+    path = out_path or str(training.DATA / "model.json")
+    model = training.train(rows, fold)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(training.dumps(model))
+    click.echo(f"{path}: {len(model['features'])} n-grams, {model['training']['reports']} reports "
+               f"(sha256 {model['training']['sha256'][:12]})")
 
 
 def _bench_group() -> click.Group:

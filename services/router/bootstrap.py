@@ -1,6 +1,7 @@
 """The only place the router's adapters are built from settings."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from importlib import resources
 
@@ -19,18 +20,32 @@ from services.router import handlers
 from services.router.classification import Classifier
 from services.router.dispatch import Planner
 from services.router.locator import Locator
+from services.router.ngram_model import ModelFileError, NgramModel
 from services.router.normalise import to_simplified
 from services.router.records import ROUTED_CASES
 from services.router.routing_rules import RoutingRules, load_rules
 from services.router.settings import RouterSettings
 
 SERVICE = "router"
+NO_MODEL = "none"  # GRIDDESK_ROUTER_MODEL_FILE=none: classify with the lexicon alone
 
 
-def load_classifier(path: str = "") -> Classifier:
+def load_classifier(path: str = "", model_path: str = "") -> Classifier:
+    """The lexicon and the trained model (``model_path`` "none": the lexicon alone); a bad file stops here."""
     path = path or str(resources.files("services.router") / "data" / "lexicon.yaml")
     with open(path, encoding="utf-8") as handle:
-        return Classifier(yaml.safe_load(handle))
+        return Classifier(yaml.safe_load(handle), load_model(model_path))
+
+
+def load_model(path: str = "") -> NgramModel | None:
+    if path.strip().lower() == NO_MODEL:
+        return None
+    path = path or str(resources.files("services.router") / "data" / "model.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return NgramModel(json.load(handle))
+    except (OSError, ValueError) as error:  # ModelFileError and JSONDecodeError are ValueErrors
+        raise ModelFileError(f"router model {path}: {error}") from error
 
 
 def load_routing(settings: RouterSettings) -> RoutingRules:
@@ -61,10 +76,10 @@ class Router:
 
 def build(settings: RouterSettings | None = None, *, store: DocumentStore | None = None,
           log: EventLog | None = None, clock: Clock | None = None) -> Router:
-    """Reads and validates the routing rules and the lexicon first: a bad file stops the start."""
+    """Reads and validates the routing rules, the lexicon and the model first: a bad file stops the start."""
     settings = settings or RouterSettings.from_env()
     rules = load_routing(settings)
-    classifier = load_classifier(settings.lexicon_file)
+    classifier = load_classifier(settings.lexicon_file, settings.model_file)
     calendar = WorkingCalendar.from_file(settings.calendar_file or None, timezone=settings.timezone)
     return Router(settings, store or build_store(settings.backend),
                   log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock(),

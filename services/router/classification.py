@@ -5,25 +5,33 @@ severity / people at risk), both ignored when negated, past, hypothetical or rep
 channel's hint is weighed as one more piece of evidence, and words typed with the wrong homophone are read
 as the lexicon's word. Pure (standard library only); the lexicon (services/router/data/lexicon.yaml, with
 its pinyin table) is handed in, already parsed, and the text must already be folded to Simplified Chinese
-(normalise.py). See docs/classifier.md for the method and its figures."""
+(normalise.py). The homophones, the compositional cues and the resemblance live in homophones.py, cues.py
+and resemblance.py. When a trained n-gram model (ngram_model.py) is given, its reading is blended with the
+lexicon's evidence (combination.py). See docs/classifier.md for the method and its figures."""
 from __future__ import annotations
 
+import copy
 import re
-from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Mapping
+
+from services.router.combination import Blend
+from services.router.cues import GAP, compile_cues, find_cues
+from services.router.homophones import HomophoneFolder
+from services.router.ngram_model import NgramModel, Reading
+from services.router.resemblance import CategoryProfiles
 
 WEIGHTS = {"strong": 3.0, "terms": 2.0, "weak": 1.0, "places": 0.5}
 EMERGENCY_WEIGHT = 4.0  # danger now outweighs any one word: "垃圾房着火了" is a safety case
 DISMISSED_WEIGHT = 1.0  # "怕引起火灾": not an emergency, but still a hint of the category
 LENGTH_BONUS = 0.1  # per character: between equal weights the more specific (longer) term wins
-GAP = ".{0,6}"  # "A+B": B within six characters after A
 CUE_WINDOW = 12  # how far before an emergency word a negation or a "not now" cue still applies
 ONE_CHARACTER_MAX = WEIGHTS["terms"]  # one character (砸, 偷, 狗) is never strong evidence: 装修砸墙, 车窗被砸
 SIMILARITY_WEIGHT = 8.0  # a typical resemblance (0.1-0.3) is worth a weak-to-ordinary word; chosen on the sets
 NOTHING_BELOW = 1.0  # less than one weak word's worth (a faint resemblance alone): the text says nothing
 ALARM_OVERRIDE = 3.0  # "救命啊，物业费又涨了": a cry for help does not beat strong evidence of a harmless category
 METHOD = "lexicon-v3"
+METHOD_WITH_MODEL = "lexicon-v3+ngram-model"  # the lexicon's evidence blended with the trained model (combination.py)
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,24 @@ def _compile(label: str) -> re.Pattern:
     return _term(label, 0.0, "").pattern
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the lexicon found in one report (``Classifier.evidence``); ``Classifier.decide`` turns it into a
+    verdict, with or without the trained model's reading."""
+    text: str  # folded
+    scores: dict[str, float]  # words, resemblance and danger per category, before the hint
+    matched: dict[str, list[str]]
+    similar: dict[str, float]
+    emergencies: list  # [(danger, None)] standing
+    dismissed: list  # [(danger, reason)]
+    alarms: list  # cries for help not dismissed (none when a danger stands)
+    sound_alikes: list[dict]
+    hint: str | None
+
+
 class Classifier:
-    def __init__(self, lexicon: Mapping):
+    def __init__(self, lexicon: Mapping, model: NgramModel | None = None, blend: Blend | None = None):
+        self.model, self.blend = model, blend or Blend()
         self.version = lexicon.get("version", 1)
         categories = lexicon["categories"]
         self.categories = tuple(categories)
@@ -106,7 +130,18 @@ class Classifier:
         text = self._typos.sub(lambda m: self._typo_map[m.group(0)], text) if self._typos else text
         return self._homophones.fold(text)
 
+    def with_model(self, model: NgramModel | None, blend: Blend | None = None) -> "Classifier":
+        """This lexicon with another trained model (or none): the lexicon is built once."""
+        twin = copy.copy(self)
+        twin.model, twin.blend = model, blend or self.blend
+        return twin
+
     def classify(self, text: str, hint: str | None = None) -> Classification:
+        evidence = self.evidence(text, hint)
+        return self.decide(evidence, self.model.read(evidence.text) if self.model else None)
+
+    def evidence(self, text: str, hint: str | None = None) -> Evidence:
+        """What the lexicon finds in the report, before anything is decided."""
         text, sound_alikes = self._fold(text)
         scores, matched = self._lexicon_scores(text)
         similar = self._profiles.similarity(text)
@@ -115,17 +150,30 @@ class Classifier:
         emergencies, dismissed = self._dangers(text)
         for found, cue in (*emergencies, *dismissed):
             scores[found.category] = scores.get(found.category, 0.0) + (DISMISSED_WEIGHT if cue else EMERGENCY_WEIGHT)
+        return Evidence(text, scores, matched, similar, emergencies, dismissed,
+                        [] if emergencies else self._alarms(text), sound_alikes, hint)
+
+    def decide(self, found: Evidence, reading: Reading | None = None) -> Classification:
+        """The verdict from the lexicon's evidence and, when there is a model, what the model read."""
+        scores = dict(found.scores)
         evidence = max(scores.values(), default=0.0)
+        hint, alarms, emergencies = found.hint, found.alarms, found.emergencies
         hint_used = hint in self.default_tier and hint != "other"
         if hint_used:
             scores[hint] = scores.get(hint, 0.0) + self.hint_weight
+        if reading:
+            scores = self.blend.scores(scores, reading.probabilities, self.categories)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.categories.index(item[0])))
-        if emergencies:  # the danger decides what the case is about: "车库灌满了，大爷挪车没上来" is safety
-            ranked.sort(key=lambda item: item[0] not in {f.category for f, _ in emergencies})
-        alarms = [] if emergencies else self._alarms(text)
-        if evidence < NOTHING_BELOW and not alarms:
+        dangerous = {f.category for f, _ in emergencies}
+        if dangerous and (reading is None or self.blend.danger_decides(dangerous, reading.probabilities)):
+            # the danger decides what the case is about: "车库灌满了，大爷挪车没上来" is safety
+            ranked.sort(key=lambda item: item[0] not in dangerous)
+        if evidence < NOTHING_BELOW and not alarms and (reading is None or self.blend.says_nothing(reading.probabilities)):
             # nothing in the text itself: a bare hint is a guess, so it stays below the triage threshold
             category, confidence = (hint, 0.3) if hint_used else ("other", 0.2)
+        elif reading:
+            category = ranked[0][0]
+            confidence = self.blend.confidence(scores, category)
         else:
             category, best = ranked[0]
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -133,22 +181,34 @@ class Classifier:
         alarmed = bool(alarms) and (category in self.can_be_emergency or evidence < ALARM_OVERRIDE)
         if alarmed and category not in self.can_be_emergency:
             category = alarms[0].term.category
-        if emergencies or alarmed:
+        learned = bool(reading) and not (emergencies or alarmed) and self.blend.emergency(reading.emergency,
+                                                                                         bool(found.dismissed))
+        if emergencies or alarmed or learned:
             tier, confidence = "emergency", max(confidence, 0.9)
         else:
-            tier = self._tier(category, text)
+            tier = self._tier(category, found.text)
         explanation = {
-            "method": METHOD, "lexicon_version": self.version,
-            "matched": sorted(set(matched.get(category, []))),
+            "method": METHOD_WITH_MODEL if reading else METHOD, "lexicon_version": self.version,
+            "matched": sorted(set(found.matched.get(category, []))),
             "emergency_terms": sorted({f.label for f, _ in emergencies}),
-            "dismissed_emergency_terms": [{"term": f.label, "because": cue} for f, cue in dismissed],
+            "dismissed_emergency_terms": [{"term": f.label, "because": cue} for f, cue in found.dismissed],
             "alarms": [m.term.label for m in alarms] if alarmed else [],
-            "similar": {name: round(value, 2) for name, value in sorted(similar.items(), key=lambda i: -i[1])[:3]},
-            "sound_alikes": sound_alikes,
+            "similar": {name: round(value, 2) for name, value in sorted(found.similar.items(), key=lambda i: -i[1])[:3]},
+            "sound_alikes": found.sound_alikes,
             "hint": hint, "hint_agreed": (hint == category) if hint else None,
             "scores": {name: round(value, 2) for name, value in ranked[:3]},
         }
+        if reading:
+            explanation["model"] = self._model_explanation(reading, category, tier == "emergency", learned)
         return Classification(category, tier, round(min(0.99, confidence), 2), explanation)
+
+    def _model_explanation(self, reading: Reading, category: str, emergency: bool, learned: bool) -> dict:
+        said = {"version": self.model.version, "probability": round(reading.probabilities.get(category, 0.0), 3),
+                "ngrams": self.model.top_ngrams(reading, category) if category in self.model.classes else [],
+                "emergency_probability": round(reading.emergency, 3), "emergency_by_model": learned}
+        if emergency:
+            said["emergency_ngrams"] = self.model.top_ngrams(reading)
+        return said
 
     def _lexicon_scores(self, text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
         scores: dict[str, float] = {}
@@ -223,158 +283,3 @@ def _longest_only(matches: list[_Match]) -> list[_Match]:
     """Drop a match overlapping a longer one ("充电" in "充电桩坏", "灯+坏" in "红绿灯坏"): the longer says more."""
     return [m for m in matches
             if not any(o.start < m.end and m.start < o.end and o.term.size > m.term.size for o in matches)]
-
-
-# ---------------------------------------------------------------- homophones
-HOMOPHONE_SIZES = (5, 4, 3)  # longest first; two characters are too few: 打了 sounds like 搭了, 可以 like 可疑
-
-
-class HomophoneFolder:
-    """A resident on a pinyin keyboard picks the wrong character with the right sound (垃及桶, 门金卡, 物页费).
-    A run of three or more characters that sounds exactly like a lexicon word (toneless pinyin), shares at
-    least one character with it in the same place, and is not that word, is rewritten to the word."""
-
-    def __init__(self, words: Iterable[str], syllable: Callable[[str], str], exceptions: Iterable[str] = ()):
-        self._syllable = syllable
-        self._exceptions = frozenset(exceptions)
-        self._words = frozenset(w for w in words if len(w) in HOMOPHONE_SIZES and _all_han(w))
-        self._by_sound: dict[tuple[str, ...], str] = {}
-        for word in sorted(self._words):
-            self._by_sound.setdefault(tuple(map(syllable, word)), word)
-        self._first_sounds = frozenset(sound[0] for sound in self._by_sound)  # screens out most positions
-
-    def fold(self, text: str) -> tuple[str, list[dict]]:
-        """The text with sound-alikes rewritten, and what was rewritten (for the explanation)."""
-        sounds = [self._syllable(c) for c in text]
-        out, folded, i = [], [], 0
-        while i < len(text):
-            word = self._word_at(text, sounds, i)
-            typed = text[i:i + len(word)] if word else text[i]
-            if word and word != typed:
-                folded.append({"typed": typed, "read_as": word})
-            out.append(word or typed)
-            i += len(typed)
-        return "".join(out), folded
-
-    def _word_at(self, text: str, sounds: list[str], i: int) -> str | None:
-        """The word the characters at i spell or sound like (a word spelled right is kept whole)."""
-        if sounds[i] not in self._first_sounds:
-            return None
-        for size in HOMOPHONE_SIZES:
-            typed = text[i:i + size]
-            if typed in self._words:
-                return typed
-            word = self._by_sound.get(tuple(sounds[i:i + size])) if len(typed) == size else None
-            if word and typed not in self._exceptions and any(a == b for a, b in zip(typed, word)):
-                return word
-        return None
-
-
-def _all_han(word: str) -> bool:
-    return all("\u4e00" <= c <= "\u9fff" for c in word)
-
-
-# ---------------------------------------------------------------- compositional emergency cues
-CUE_SPAN = 24  # every group of a cue within this many characters: one resident's sentence, not the whole report
-SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-
-
-@dataclass(frozen=True)
-class Cue:
-    """Danger now by composition: a hazard (or a person) and a sign that it is happening now, is severe or
-    puts someone at risk; it stands when every group matches in one sentence, close together, without
-    overlapping (冒 + 火星, 燃气 + 越来越浓, 电梯 + 出不来, 好几天没出门 + 电话打不通)."""
-    name: str
-    category: str
-    groups: tuple[re.Pattern, ...]
-    unless: tuple[str, ...]  # a harmless source named in the sentence explains it: "烧纸，烟很大" is no fire
-
-
-@dataclass(frozen=True)
-class CueMatch:
-    cue: Cue
-    spans: tuple[tuple[int, int], ...]  # one per group: a "not now" cue before any of them dismisses the match
-    words: tuple[str, ...]
-
-
-def compile_cues(spec: Mapping[str, Mapping]) -> list[Cue]:
-    return [Cue(name, body["category"], tuple(_alternatives(group) for group in body["all"]),
-                tuple(body.get("unless") or ())) for name, body in spec.items()]
-
-
-def _alternatives(words: Iterable[str]) -> re.Pattern:
-    return re.compile("|".join(GAP.join(map(re.escape, w.split("+"))) for w in sorted(words, key=len, reverse=True)))
-
-
-def find_cues(cues: list[Cue], text: str, unmasked: str | None = None) -> list[CueMatch]:
-    """Cues in ``text`` (words that only look like hazards already masked); ``unless`` is read in ``unmasked``."""
-    unmasked = text if unmasked is None else unmasked
-    present = [cue for cue in cues if all(group.search(text) for group in cue.groups)]  # most: cheaply absent
-    found = []
-    for start, sentence in _sentences(text) if present else ():
-        original = unmasked[start:start + len(sentence)]
-        for cue in present:
-            placed = None if any(word in original for word in cue.unless) else _compose(cue, sentence)
-            if placed:
-                found.append(CueMatch(cue, tuple((start + s, start + e) for s, e, _ in placed),
-                                      tuple(word for _, _, word in placed)))
-    return found
-
-
-def _sentences(text: str) -> list[tuple[int, str]]:
-    starts = [0] + [m.end() for m in SENTENCE_END.finditer(text)]
-    return [(s, text[s:e]) for s, e in zip(starts, starts[1:] + [len(text)]) if e > s]
-
-
-def _compose(cue: Cue, sentence: str, chosen: tuple = ()) -> tuple | None:
-    """The first placement of one match per group, all within CUE_SPAN and none overlapping another."""
-    if len(chosen) == len(cue.groups):
-        return chosen
-    for hit in cue.groups[len(chosen)].finditer(sentence):
-        s, e = hit.span()
-        span = max([e] + [c[1] for c in chosen]) - min([s] + [c[0] for c in chosen])
-        if span <= CUE_SPAN and not any(s < c[1] and c[0] < e for c in chosen):
-            placed = _compose(cue, sentence, (*chosen, (s, e, hit.group(0))))
-            if placed:
-                return placed
-    return None
-
-
-# ---------------------------------------------------------------- resemblance (the second signal)
-HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
-
-
-def bigrams(text: str) -> Counter:
-    grams: Counter = Counter()
-    for run in HAN_RUN.findall(text):
-        grams.update(run[i:i + 2] for i in range(len(run) - 1))
-    return grams
-
-
-class CategoryProfiles:
-    """How much a report reads like each category, by character bigrams, for words the lexicon does not know
-    ("早晚高峰堵得走不动" shares 高峰 and 堵 with parking's description). A profile is the category's terms and
-    its `describe` text; similarity is the cosine of bigram counts, each weighed by how few categories have
-    it (a bigram every category has, like 小区, says nothing)."""
-
-    def __init__(self, texts: Mapping[str, Iterable[str]]):
-        counts = {category: bigrams("。".join(items)) for category, items in texts.items()}
-        spread = Counter(gram for grams in counts.values() for gram in grams)
-        self._rarity = {gram: (len(counts) / n) ** 0.5 for gram, n in spread.items()}
-        self._postings: dict[str, list[tuple[str, float]]] = {}  # bigram -> (category, weight): one lookup each
-        for category, grams in counts.items():
-            for gram, weight in self._weigh(grams).items():
-                self._postings.setdefault(gram, []).append((category, weight))
-
-    def _weigh(self, grams: Counter) -> dict[str, float]:
-        weighted = {g: n * self._rarity.get(g, 0.0) for g, n in grams.items()}
-        norm = sum(v * v for v in weighted.values()) ** 0.5 or 1.0
-        return {g: v / norm for g, v in weighted.items()}
-
-    def similarity(self, text: str) -> dict[str, float]:
-        """Cosine similarity of the report to each category that shares at least one bigram with it."""
-        found: dict[str, float] = {}
-        for gram, weight in self._weigh(bigrams(text)).items():
-            for category, profile_weight in self._postings.get(gram, ()):
-                found[category] = found.get(category, 0.0) + weight * profile_weight
-        return found

@@ -17,6 +17,7 @@ class RouterSettings:
     triage_below: float | None = None  # overrides the routing file's triage_below when set
     routing_file: str = ""  # default: services/router/data/routing.yaml
     lexicon_file: str = ""  # default: services/router/data/lexicon.yaml
+    model_file: str = ""  # default: services/router/data/model.json; "none": the lexicon alone
     calendar_file: str = ""  # extra holidays and make-up working days (shared/working_time.py)
     timezone: str = "Asia/Shanghai"
 
@@ -33,6 +34,7 @@ class RouterSettings:
             triage_below=env_float(env, "GRIDDESK_ROUTER_TRIAGE_BELOW", 0.0) if triage else None,
             routing_file=env_str(env, "GRIDDESK_ROUTING_FILE", cls.routing_file),
             lexicon_file=env_str(env, "GRIDDESK_ROUTER_LEXICON_FILE", cls.lexicon_file),
+            model_file=env_str(env, "GRIDDESK_ROUTER_MODEL_FILE", cls.model_file),
             calendar_file=env_str(env, "GRIDDESK_CALENDAR_FILE", cls.calendar_file),
             timezone=env_str(env, "GRIDDESK_TIMEZONE", cls.timezone),
         )

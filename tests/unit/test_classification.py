@@ -126,13 +126,15 @@ def _rows(name):
 @pytest.mark.parametrize("name", ["evaluation.jsonl", "held_out.jsonl", "unseen.jsonl", "fresh.jsonl",
                                   "independent.jsonl"])
 def test_the_labelled_sets_hold_their_figures(classifier, name):
-    """Floors that catch regressions; only the tuned-on sets are held to the issue's targets. fresh.jsonl and
-    independent.jsonl were never tuned on and are below target (docs/classifier.md)."""
+    """Floors that catch regressions. The four team sets are now part of the model's training data (all four
+    measure 100% category and recall), so they only show that the model learned them; the honest figure for
+    unseen writers is the grouped cross-validation (docs/classifier.md). independent.jsonl was never trained
+    or tuned on; its floor is lexicon-v3's and was not re-measured for the model."""
     rows = _rows(name)
     scores = evaluate(rows, lambda text, hint: classify(classifier, text, hint))
     assert scores.false_emergency_rate <= 0.05
-    floors = {"evaluation.jsonl": (0.95, 1.0), "held_out.jsonl": (0.88, 1.0), "unseen.jsonl": (0.88, 1.0),
-              "fresh.jsonl": (0.75, 0.6), "independent.jsonl": (0.80, 0.58)}
+    floors = {"evaluation.jsonl": (0.98, 1.0), "held_out.jsonl": (0.98, 1.0), "unseen.jsonl": (0.98, 1.0),
+              "fresh.jsonl": (0.98, 1.0), "independent.jsonl": (0.80, 0.58)}
     category, recall = floors[name]
     assert scores.category_accuracy >= category and scores.emergency_recall >= recall
 

@@ -1,0 +1,108 @@
+"""The trained half of the classifier: character n-grams of the folded text, tf-idf weighted, fed to two
+linear models learned from the labelled reports (``griddesk classify --train``, services/router/training.py):
+one multinomial logistic regression for the category and one binary logistic regression for danger now.
+This module only *reads* such a model (services/router/data/model.json) and applies it, with the standard
+library: the features are computed here and the training uses this very function, so both sides agree.
+See docs/classifier.md."""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Mapping
+
+FORMAT = 1  # the JSON layout below; a file of another layout is refused at start
+NGRAM_SIZES = (1, 2, 3)
+TOP_NGRAMS = 5  # how many contributing n-grams an explanation lists
+
+
+class ModelFileError(ValueError):
+    """The model file cannot be used (wrong layout, missing parts, sizes that do not agree)."""
+
+
+def char_ngrams(text: str) -> list[str]:
+    """The features of a folded text: every run of 1-3 characters; digits read as one digit (3号楼, 5号楼)."""
+    text = "".join("0" if c.isdigit() else c for c in text)
+    return [text[i:i + n] for n in NGRAM_SIZES for i in range(len(text) - n + 1)]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the model reads in one report."""
+    probabilities: dict[str, float]  # category -> p, summing to 1
+    emergency: float  # p(danger now)
+    features: dict[str, float]  # n-gram -> its tf-idf value (l2-normalised), for the explanation
+
+
+class NgramModel:
+    def __init__(self, spec: Mapping):
+        _check(spec)
+        self.version: str = spec["version"]
+        self.classes: tuple[str, ...] = tuple(spec["classes"])
+        self.sublinear_tf: bool = bool(spec["sublinear_tf"])
+        self.intercepts: tuple[float, ...] = tuple(spec["intercepts"])
+        self.emergency_intercept: float = float(spec["emergency_intercept"])
+        # n-gram -> (idf, weights per class, emergency weight): one lookup per n-gram of the report
+        self._features = {gram: (idf, tuple(weights), emergency) for gram, idf, weights, emergency in spec["features"]}
+        self.training = dict(spec.get("training") or {})
+
+    def features(self, text: str) -> dict[str, float]:
+        """tf-idf of the known n-grams, l2-normalised (as scikit-learn's TfidfVectorizer computes it)."""
+        counts = Counter(gram for gram in char_ngrams(text) if gram in self._features)
+        values = {gram: (1.0 + math.log(n) if self.sublinear_tf else float(n)) * self._features[gram][0]
+                  for gram, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        return {gram: v / norm for gram, v in values.items()}
+
+    def read(self, text: str) -> Reading:
+        features = self.features(text)
+        logits = list(self.intercepts)
+        emergency = self.emergency_intercept
+        for gram, value in features.items():
+            _, weights, danger = self._features[gram]
+            logits = [logit + value * weight for logit, weight in zip(logits, weights)]
+            emergency += value * danger
+        return Reading(dict(zip(self.classes, _softmax(logits))), _sigmoid(emergency), features)
+
+    def top_ngrams(self, reading: Reading, category: str | None = None, limit: int = TOP_NGRAMS) -> list[dict]:
+        """The n-grams that pushed hardest towards ``category`` (or towards danger when it is None), with
+        their contributions to the logit, largest first. Objects, not pairs: a document store may refuse
+        nested arrays (FerretDB does), and an n-gram may hold a "." that cannot be a field name."""
+        index = self.classes.index(category) if category is not None else None
+        contributions = []
+        for gram, value in reading.features.items():
+            _, weights, danger = self._features[gram]
+            contribution = value * (danger if index is None else weights[index])
+            if contribution > 0:
+                contributions.append((contribution, gram))
+        contributions.sort(key=lambda item: (-item[0], item[1]))
+        return [{"ngram": gram, "weight": round(c, 3)} for c, gram in contributions[:limit]]
+
+
+def _softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(v - top) for v in logits]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def _sigmoid(value: float) -> float:
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    e = math.exp(value)
+    return e / (1.0 + e)
+
+
+def _check(spec: Mapping) -> None:
+    if not isinstance(spec, Mapping) or spec.get("format") != FORMAT:
+        raise ModelFileError(f"not a griddesk n-gram model of format {FORMAT}")
+    missing = [key for key in ("version", "classes", "sublinear_tf", "intercepts", "emergency_intercept", "features")
+               if key not in spec]
+    if missing:
+        raise ModelFileError(f"missing {', '.join(missing)}")
+    size = len(spec["classes"])
+    if len(spec["intercepts"]) != size:
+        raise ModelFileError(f"{len(spec['intercepts'])} intercepts for {size} classes")
+    for row in spec["features"]:
+        if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], str) and len(row[2]) == size):
+            raise ModelFileError(f"a feature row is not [n-gram, idf, {size} weights, emergency weight]: {row!r:.80}")
