@@ -1,7 +1,7 @@
 """``griddesk classify --cross-validate``: the honest figure for writers the classifier has not seen. Leave
 one author out: the model is trained on every other author's reports and judged on the left-out author's,
 for the lexicon alone, the model alone and the combination (combination.py). Needs scikit-learn
-(training.py). The test sets (independent.jsonl, the hidden one) are not part of it."""
+(training.py). Every corpus author is a group, the two independent sets included."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """Learning the n-gram model (``griddesk classify --train``) from every labelled report the team owns:
 the sets in services/router/data (author "team") and the corpus in services/router/data/corpus (one file
-per author). The test sets (independent.jsonl and the hidden one) are never read here. The only module that
+per author; the two independent sets joined it once their held-out figures were recorded, docs/classifier.md).
+The only module that
 imports scikit-learn: it is needed to train and to test training, never at run time (ngram_model.py reads
 the exported JSON with the standard library). Deterministic: the same rows give the same bytes."""
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from services.router.ngram_model import FORMAT, char_ngrams
 
 DATA = Path(__file__).resolve().parent / "data"
-TEAM_SETS = ("evaluation.jsonl", "held_out.jsonl", "unseen.jsonl", "fresh.jsonl")  # never independent.jsonl
+TEAM_SETS = ("evaluation.jsonl", "held_out.jsonl", "unseen.jsonl", "fresh.jsonl")
 VERSION = "char-ngram-lr-1"
 MIN_DF = 2  # an n-gram seen in one report only is that report's, not the language's
 KEEP_FEATURES = 12000  # the n-grams that weigh most (on any class or on danger): keeps model.json under ~3 MB
