@@ -360,19 +360,22 @@ def route(replay: bool, config_path: str, days: float, show_all: bool) -> None:
 def replay(yes: bool) -> None:
     """Rebuild the tracker's projections (cases, indicators) from the event log. Stop the tracker worker first."""
     from services.tracker import bootstrap
-    from services.tracker.replay import rebuild
+    from services.tracker.replay import progress_lines, rebuild
 
     if not yes:
         click.confirm("This wipes the tracker's cases and indicators and rebuilds them. Continue?", abort=True)
     tracker = bootstrap.build()
     bootstrap.prepare(tracker)
     try:
-        with click.progressbar(length=1, label="replaying events", show_pos=True) as bar:
-            def advance(step: int, total: int) -> None:
-                bar.length = max(total, 1)
-                bar.update(step)
+        if not sys.stdout.isatty():  # a job's log: a line every 100 000 events instead of a bar
+            result = rebuild(tracker, progress_lines(click.echo, every=100_000))
+        else:
+            with click.progressbar(length=1, label="replaying events", show_pos=True) as bar:
+                def advance(step: int, total: int) -> None:
+                    bar.length = max(total, 1)
+                    bar.update(step)
 
-            result = rebuild(tracker, advance)
+                result = rebuild(tracker, advance)
     finally:
         tracker.log.close()
         tracker.store.close()

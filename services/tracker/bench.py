@@ -18,7 +18,7 @@ from shared.org.registry import flatten, import_registry
 from shared.ports import EventLog
 from services.tracker import indicators, queries, synthetic
 from services.tracker.bootstrap import Tracker
-from services.tracker.replay import rebuild
+from services.tracker.replay import progress_lines, rebuild
 
 Say = Callable[[str], None]
 PERIOD = (date(2026, 10, 1), date(2026, 11, 29))
@@ -87,7 +87,8 @@ def run_bench(tracker: Tracker, cases: int, repeat: int, say: Say, *, batch_size
     load_s = time.perf_counter() - started
     say(f"loaded {events} events in {load_s:.1f}s: {events / load_s:.0f} events/s; load average {_load()}")
     started = time.perf_counter()
-    result = rebuild(tracker, batch_size=batch_size)
+    result = rebuild(tracker, progress_lines(say, every=max(batch_size, events // 20), load=_load),
+                     batch_size=batch_size)
     seconds = time.perf_counter() - started
     if result["skipped"] or result["projected"] != events:
         raise RuntimeError(f"the replay projected {result['projected']} of {events} events "

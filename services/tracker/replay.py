@@ -7,6 +7,7 @@ they are rebuilt. The live group's committed positions are left alone.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -35,6 +36,24 @@ def wipe_projections(tracker: Tracker, batch: int = 1000) -> int:
                 break
             removed += sum(tracker.store.delete(collection, d["_id"]) for d in documents)
     return removed
+
+
+def progress_lines(say: Callable[[str], None], *, every: int, load: Callable[[], str] | None = None) -> Progress:
+    """The replay's progress as a line about every ``every`` events, for logs: a progress bar prints nothing
+    when the output is not a terminal, and a long replay's log should show how far it is and how fast."""
+    started = time.perf_counter()
+    done = 0
+    next_line = every
+
+    def progress(step: int, total: int) -> None:
+        nonlocal done, next_line
+        done += step
+        if done >= next_line:
+            extra = f", load average {load()}" if load else ""
+            say(f"  replayed {done} of {total} events ({done / (time.perf_counter() - started):.0f} events/s{extra})")
+            next_line = done + every
+
+    return progress
 
 
 def rebuild(tracker: Tracker, progress: Progress = lambda step, total: None, *, batch_size: int = 5000,
