@@ -124,20 +124,22 @@ def _rows(name):
 
 
 @pytest.mark.parametrize("name", ["evaluation.jsonl", "held_out.jsonl", "unseen.jsonl", "fresh.jsonl",
-                                  "corpus/independent.jsonl", "corpus/independent2.jsonl"])
+                                  "corpus/independent.jsonl", "corpus/independent2.jsonl", "independent3.jsonl"])
 def test_the_labelled_sets_hold_their_figures(classifier, name):
     """Floors that catch regressions. The four team sets are now part of the model's training data (all four
     measure 100% category and recall), so they only show that the model learned them; the honest figure for
-    unseen writers is the grouped cross-validation (docs/classifier.md), and the two independent sets'
-    figures measured once before they joined the corpus (same page)."""
+    unseen writers is the grouped cross-validation (docs/classifier.md), the two independent sets'
+    figures measured once before they joined the corpus, and independent3.jsonl, never trained on (a floor
+    just below its figures: 95.5% / 100% / 5.7%, same page)."""
     rows = _rows(name)
     scores = evaluate(rows, lambda text, hint: classify(classifier, text, hint))
-    assert scores.false_emergency_rate <= 0.05
-    floors = {"evaluation.jsonl": (0.98, 1.0), "held_out.jsonl": (0.98, 1.0), "unseen.jsonl": (0.98, 1.0),
-              "fresh.jsonl": (0.98, 1.0), "corpus/independent.jsonl": (0.98, 1.0),
-              "corpus/independent2.jsonl": (0.98, 1.0)}
-    category, recall = floors[name]
+    floors = {"evaluation.jsonl": (0.98, 1.0, 0.05), "held_out.jsonl": (0.98, 1.0, 0.05),
+              "unseen.jsonl": (0.98, 1.0, 0.05), "fresh.jsonl": (0.98, 1.0, 0.05),
+              "corpus/independent.jsonl": (0.98, 1.0, 0.05), "corpus/independent2.jsonl": (0.98, 1.0, 0.05),
+              "independent3.jsonl": (0.94, 0.97, 0.06)}
+    category, recall, false_emergencies = floors[name]
     assert scores.category_accuracy >= category and scores.emergency_recall >= recall
+    assert scores.false_emergency_rate <= false_emergencies
 
 
 def test_the_sets_cover_every_category_and_both_scripts():
