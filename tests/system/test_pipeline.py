@@ -35,7 +35,8 @@ def units(system, n):
 
 
 def report(system, unit_code, text="楼道灯坏了好几天，晚上看不见路", key=None, attempts=60):
-    """POST a report as a careful client does: retry on connection errors with the same Idempotency-Key."""
+    """POST a report as a careful client does: retry on connection errors and timeouts with the same
+    Idempotency-Key."""
     key = key or str(uuid.uuid4())
     for _ in range(attempts):
         try:
@@ -48,7 +49,7 @@ def report(system, unit_code, text="楼道灯坏了好几天，晚上看不见�
                 return response.json()["case_id"]
             if response.status_code < 500:
                 raise AssertionError(f"{response.status_code}: {response.text}")
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.25)
     raise AssertionError("intake never accepted the report")
@@ -67,7 +68,7 @@ def wait_all_notified(system, case_ids, timeout_s=240):
         for case_id in list(pending):
             try:
                 case = fetch_case(system, case_id)
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # restarting, or slow under FerretDB: ask again
                 case = None
             # events of one case come from three topics and may be projected in any order: wait for all
             if case and {e["type"] for e in case["timeline"]} >= FULL_TIMELINE:
@@ -83,7 +84,7 @@ def trail(system, case_id):
     """What the tracker shows of a case and every log line of every service that names it."""
     try:
         case = fetch_case(system, case_id)
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):
         case = None
     seen = [e["type"] for e in case["timeline"]] if case else "not projected"
     lines = [line for line in system.log_path.read_text(errors="replace").splitlines() if case_id in line]
