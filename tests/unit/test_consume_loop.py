@@ -156,12 +156,22 @@ def test_a_batch_is_one_unit_of_work_stored_before_its_events_are_published(log,
     assert len(read_all(log, ROUTER_EVENTS)) == 3
 
 
-def threading_get(store):
+def in_another_thread(work):
+    """What ``work`` returns when another thread of the worker (a timer) runs it, outside any batch."""
     found = {}
-    thread = threading.Thread(target=lambda: found.update(document=store.get("seen", "all")))
+    thread = threading.Thread(target=lambda: found.update(result=work()))
     thread.start()
     thread.join(10)
-    return found["document"]
+    return found["result"]
+
+
+def threading_get(store):
+    return in_another_thread(lambda: store.get("seen", "all"))
+
+
+def threading_stamp(store, stamp):
+    """A timer thread rewrites the seen document meanwhile (stored at once: it is not in the batch)."""
+    in_another_thread(lambda: store.replace("seen", {**store.get("seen", "all"), "timer": stamp}))
 
 
 def test_a_conflict_at_flush_redoes_the_batch_and_publishes_nothing_twice(log, store):
@@ -173,10 +183,7 @@ def test_a_conflict_at_flush_redoes_the_batch_and_publishes_nothing_twice(log, s
         calls.append(event.id)
         outputs = record_and_classify(store, event)
         if len(calls) == 1:  # meanwhile a timer thread of the same worker writes the same document
-            thread = threading.Thread(target=lambda: store.replace(
-                "seen", {**store.get("seen", "all"), "timer": True}))
-            thread.start()
-            thread.join(10)
+            threading_stamp(store, True)
         return outputs
 
     committed = []
@@ -201,11 +208,7 @@ def test_a_batch_that_goes_stale_twice_is_redone_write_by_write(log, store):
         batched.append(store.in_batch)
         outputs = record_and_classify(store, event)
         if len(batched) in (1, 3):  # a timer writes the same document during each of the batched attempts
-            stamp = len(batched)
-            thread = threading.Thread(target=lambda: store.replace(
-                "seen", {**store.get("seen", "all"), "timer": stamp}))
-            thread.start()
-            thread.join(10)
+            threading_stamp(store, len(batched))
         return outputs
 
     loop(log, {"CaseReported": react}, store=store).run(max_idle_polls=2)
