@@ -105,6 +105,7 @@ class Classifier:
         self.addressed = [_compile(t) for t in lexicon.get("addressed") or ()]
         self.any_coordination = [_compile(t) for t in lexicon.get("coordination_terms") or ()] + self.addressed
         self.negations = tuple(lexicon.get("negations") or ())
+        self.figurative = frozenset(lexicon.get("figurative") or ())
         self.not_now = tuple(lexicon.get("not_now") or ())
         self.past_after = tuple(lexicon.get("past_after") or ("过",))
         masks = sorted(lexicon.get("not_danger") or (), key=len, reverse=True)
@@ -183,7 +184,9 @@ class Classifier:
             category = alarms[0].term.category
         learned = bool(reading) and not (emergencies or alarmed) and self.blend.emergency(reading.emergency,
                                                                                          bool(found.dismissed))
-        if emergencies or alarmed or learned:
+        ruled_out = (bool(reading) and self._only_figurative(emergencies, alarms if alarmed else [])
+                     and self.blend.rules_out(reading.emergency))
+        if (emergencies or alarmed) and not ruled_out or learned:
             tier, confidence = "emergency", max(confidence, 0.9)
         else:
             tier = self._tier(category, found.text)
@@ -199,13 +202,15 @@ class Classifier:
             "scores": {name: round(value, 2) for name, value in ranked[:3]},
         }
         if reading:
-            explanation["model"] = self._model_explanation(reading, category, tier == "emergency", learned)
+            explanation["model"] = self._model_explanation(reading, category, tier == "emergency", learned, ruled_out)
         return Classification(category, tier, round(min(0.99, confidence), 2), explanation)
 
-    def _model_explanation(self, reading: Reading, category: str, emergency: bool, learned: bool) -> dict:
+    def _model_explanation(self, reading: Reading, category: str, emergency: bool, learned: bool,
+                           ruled_out: bool) -> dict:
         said = {"version": self.model.version, "probability": round(reading.probabilities.get(category, 0.0), 3),
                 "ngrams": self.model.top_ngrams(reading, category) if category in self.model.classes else [],
-                "emergency_probability": round(reading.emergency, 3), "emergency_by_model": learned}
+                "emergency_probability": round(reading.emergency, 3), "emergency_by_model": learned,
+                "emergency_ruled_out_by_model": ruled_out}
         if emergency:
             said["emergency_ngrams"] = self.model.top_ngrams(reading)
         return said
@@ -226,14 +231,21 @@ class Classifier:
     def _dangers(self, text: str) -> tuple[list, list]:
         """Emergency words and cues that stand, and those dismissed with the reason (negated, past, not now)."""
         masked = self._masks.sub(lambda m: "□" * len(m.group(0)), text) if self._masks else text
-        found = [(_Danger(m.term.label, m.term.category), ((m.start, m.end),)) for m in _find(self.emergency, masked)]
-        found += [(_Danger("+".join(m.words), m.cue.category), m.spans) for m in find_cues(self.cues, masked, text)]
+        found = [(_Danger(m.term.label, m.term.category, m.term.label in self.figurative), ((m.start, m.end),))
+                 for m in _find(self.emergency, masked)]
+        found += [(_Danger("+".join(m.words), m.cue.category, m.cue.name in self.figurative), m.spans)
+                  for m in find_cues(self.cues, masked, text)]
         standing, dismissed = [], []
         for danger, spans in found:
             cue = next(filter(None, (self._cue_before(masked, start) or self._past(masked, end) for start, end in spans)),
                        None)
             (dismissed if cue else standing).append((danger, cue))
         return standing, dismissed
+
+    def _only_figurative(self, emergencies: list, alarms: list[_Match]) -> bool:
+        """Every danger shown is a word residents also say of no danger now (the lexicon's ``figurative``)."""
+        shown = [found.figurative for found, _ in emergencies] + [m.term.label in self.figurative for m in alarms]
+        return bool(shown) and all(shown)
 
     def _alarms(self, text: str) -> list[_Match]:
         return [m for m in _find(self.alarms, text) if not self._cue_before(text, m.start)]
@@ -266,6 +278,7 @@ class Classifier:
 class _Danger:
     label: str
     category: str
+    figurative: bool  # also said of no danger now ("要出人命了"): a model sure of that may overrule it
 
 
 def _find(terms: list[_Term], text: str) -> list[_Match]:

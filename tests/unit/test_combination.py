@@ -61,10 +61,29 @@ def test_a_dismissed_danger_vetoes_an_unsure_model_emergency(classifier):
     assert sure.tier == "emergency"
 
 
-def test_a_standing_danger_is_not_vetoed_by_a_calm_model(classifier):
-    verdict = decide(classifier, "地下室着火了，有浓烟冒出来", reading({"safety": 0.5}, emergency=0.001))
-    assert (verdict.category, verdict.tier) == ("safety", "emergency")
-    assert verdict.explanation["model"]["emergency_by_model"] is False
+def test_a_standing_danger_stands_unless_the_model_all_but_rules_it_out(classifier):
+    text = "地下室着火了，有浓烟冒出来"
+    unsure = decide(classifier, text, reading({"safety": 0.5}, emergency=0.15))
+    assert (unsure.category, unsure.tier) == ("safety", "emergency")
+    assert unsure.explanation["model"]["emergency_by_model"] is False
+    assert unsure.explanation["model"]["emergency_ruled_out_by_model"] is False
+    ruled_out = decide(classifier, text, reading({"safety": 0.5}, emergency=0.02))
+    assert (ruled_out.category, ruled_out.tier) != ("safety", "emergency")
+    assert ruled_out.category == "safety" and ruled_out.explanation["emergency_terms"]
+    assert ruled_out.explanation["model"]["emergency_ruled_out_by_model"] is True
+
+
+def test_a_danger_no_one_says_figuratively_stands_whatever_the_model_says(classifier):
+    verdict = decide(classifier, "我爸突然抽搐，口吐白沫，没呼吸了", reading({"special": 0.8}, emergency=0.001))
+    assert (verdict.category, verdict.tier) == ("special", "emergency")
+    assert verdict.explanation["model"]["emergency_ruled_out_by_model"] is False
+    with_fire = decide(classifier, "着火了，有人割腕了", reading({"safety": 0.5}, emergency=0.001))
+    assert with_fire.tier == "emergency"  # one danger that is never figurative is enough
+
+
+def test_a_cry_for_help_about_a_lost_cat_is_ruled_out_by_a_calm_model(classifier):
+    verdict = decide(classifier, "救命啊 我家猫跑丢了 有人看到吗", reading({"other": 0.8}, emergency=0.01))
+    assert verdict.tier != "emergency" and verdict.explanation["model"]["emergency_ruled_out_by_model"] is True
 
 
 def test_the_hint_is_weighed_not_trusted(classifier):
