@@ -401,11 +401,13 @@ launch_postgres() {
     fi
     log "starting postgresql on $HOST:$POSTGRES_PORT (fsync=$POSTGRES_FSYNC)"
     # TCP on 127.0.0.1 only, no Unix socket (a long GRIDDESK_VAR would overflow its path limit).
+    # max_connections: ferretdb-local's pool (-pool-size 120) and a few for probes.
     # fsync, synchronous_commit and full_page_writes follow POSTGRES_FSYNC: this is a test database.
     (
         cd /
         exec nohup "${DB_OWNER[@]}" "$PG_DIR/postgres" -D "$data" -p "$POSTGRES_PORT" \
-            -c listen_addresses="$HOST" -c unix_socket_directories= -c fsync="$POSTGRES_FSYNC" \
+            -c listen_addresses="$HOST" -c unix_socket_directories= -c max_connections=140 \
+            -c fsync="$POSTGRES_FSYNC" \
             -c synchronous_commit="$POSTGRES_FSYNC" -c full_page_writes="$POSTGRES_FSYNC" \
             </dev/null >"$POSTGRES_LOG" 2>&1 8>&- 9>&-
     ) &

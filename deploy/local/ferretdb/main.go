@@ -26,9 +26,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -39,6 +41,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27018", "TCP listen address (host:port)")
 	handler := flag.String("handler", "postgresql", "storage handler: postgresql or sqlite")
 	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL (required with -handler postgresql)")
+	poolSize := flag.Int("pool-size", 120, "PostgreSQL connections FerretDB may open (pool_max_conns)")
 	dir := flag.String("dir", "", "SQLite data directory (required with -handler sqlite; created if missing)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	flag.Parse()
@@ -52,14 +55,24 @@ func main() {
 	slog.SetDefault(logger)
 
 	config := ferretdb.Config{Logger: logger, Handler: *handler}
+	// What write commands may hold of FerretDB's storage connections (see write_budget.go); the rest
+	// is left to reads, which hold one each.
+	var writeConnections int
 	switch *handler {
 	case "postgresql":
 		if *postgresqlURL == "" {
 			fmt.Fprintln(os.Stderr, "ferretdb-local: -postgresql-url is required with -handler postgresql")
 			os.Exit(2)
 		}
-		config.PostgreSQLURL = *postgresqlURL
+		withPool, err := withPoolSize(*postgresqlURL, *poolSize)
+		if err != nil {
+			logger.Error("-postgresql-url", "error", err)
+			os.Exit(2)
+		}
+		config.PostgreSQLURL = withPool
+		writeConnections = *poolSize - readConnections
 	case "sqlite":
+		writeConnections = sqlitePoolSize - readConnections
 		sqliteURL, err := sqliteURLFor(*dir)
 		if err != nil {
 			logger.Error("sqlite -dir", "dir", *dir, "error", err)
@@ -92,17 +105,18 @@ func main() {
 	logger.Info("ferretdb-local starting", "listen", *listen, "handler", *handler,
 		"postgresql", config.PostgreSQLURL, "sqlite", config.SQLiteURL, "pid", os.Getpid())
 
-	front, err := net.Listen("tcp", *listen)
+	listener, err := net.Listen("tcp", *listen)
 	if err != nil {
 		logger.Error("listen", "address", *listen, "error", err)
 		os.Exit(1)
 	}
 	go func() {
 		<-ctx.Done()
-		front.Close()
+		listener.Close()
 	}()
 	go func() {
-		if err := (&atomicFront{backend: socket, logger: logger}).serve(front); err != nil {
+		front := &atomicFront{backend: socket, logger: logger, budget: newWriteBudget(writeConnections)}
+		if err := front.serve(listener); err != nil {
 			logger.Error("atomic front stopped", "error", err)
 			stop()
 		}
@@ -115,6 +129,28 @@ func main() {
 	}
 
 	logger.Info("ferretdb-local stopped")
+}
+
+const (
+	readConnections = 40  // storage connections kept for reads, out of the pool
+	sqlitePoolSize  = 100 // FerretDB v1.24.2's SQLite handler: SetMaxOpenConns(100), not configurable
+)
+
+// withPoolSize sets pool_max_conns in a PostgreSQL URL (FerretDB's default is 50) unless it is there.
+func withPoolSize(raw string, size int) (string, error) {
+	if size <= readConnections {
+		return "", fmt.Errorf("-pool-size must be more than %d (the connections kept for reads)", readConnections)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	values := u.Query()
+	if !values.Has("pool_max_conns") {
+		values.Set("pool_max_conns", strconv.Itoa(size))
+	}
+	u.RawQuery = values.Encode()
+	return u.String(), nil
 }
 
 // sqliteURLFor turns a data directory into the URL FerretDB's SQLite handler wants: it must start with
