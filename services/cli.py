@@ -446,6 +446,36 @@ def bench_pipeline(backend: str, cases: int, rate: float | None, connections: in
     if result["missing"] or not result["accepted"]:
         sys.exit(1)
 
+
+@bench_group.command("store")
+@click.option("--documents", "sizes", type=click.IntRange(min=1), multiple=True, default=(1000, 10_000),
+              show_default=True, help="collection sizes to time the operations at (repeatable)")
+@click.option("--operations", type=click.IntRange(min=1), default=100, show_default=True,
+              help="replaces and finds timed at each size")
+def bench_store(sizes: tuple[int, ...], operations: int) -> None:
+    """Time a compare-and-set replace and a find by a field against N documents, on the configured
+    backend's store, in a fresh namespace that is discarded afterwards."""
+    import dataclasses
+    import tempfile
+    import uuid
+
+    from services.bench.store_operations import run_store_bench
+    from shared.backends import build_store, discard_namespace
+
+    with tempfile.TemporaryDirectory(prefix="griddesk-bench-store-") as data_dir:
+        settings = dataclasses.replace(BackendSettings.from_env(), data_dir=data_dir,
+                                       namespace=f"benchstore{uuid.uuid4().hex[:8]}_")
+        click.echo(f"backend {settings.backend} {settings.mongodb_uri if settings.backend == 'kafka' else data_dir}; "
+                   f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        store = build_store(settings)
+        try:
+            results = run_store_bench(store, list(sizes), operations, click.echo)
+        finally:
+            store.close()
+            discard_namespace(settings)
+    click.echo(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    click.echo(json.dumps(results))
+
 # ---------------------------------------------------------------- end of bench
 
 

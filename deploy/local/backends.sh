@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Real local backends for griddesk tests and local runs, on 127.0.0.1 only:
 #   * Apache Kafka 4.3.1, single node, KRaft (broker+controller), jars from Maven Central
-#   * FerretDB v1.24.2 (MongoDB wire protocol, SQLite storage), built from the Go module proxy
+#   * FerretDB v1.24.2 (MongoDB wire protocol), built from the Go module proxy, storing its data in
+#     PostgreSQL (Debian's package, a fresh cluster of our own) by default, or in SQLite files
+#     with FERRETDB_BACKEND=sqlite
 #
 # Usage: deploy/local/backends.sh fetch|start|stop|restart|status|env|create-topics
 #   fetch                  resolve Kafka jars + build FerretDB into the cache (idempotent)
-#   start [--reuse]        fetch if needed, start both with FRESH data, wait until ready;
+#   start [--reuse]        fetch if needed, start them all with FRESH data, wait until ready;
 #                          last two lines of stdout: KAFKA_BOOTSTRAP=... and MONGODB_URI=...
 #                          If they are already running: restarted (fresh data), or kept
-#                          as they are with --reuse / BACKENDS_REUSE=1 when both are healthy.
+#                          as they are with --reuse / BACKENDS_REUSE=1 when all are healthy.
 #   stop                   SIGTERM by PID file, wait, SIGKILL if needed
 #   restart                stop + start
-#   status                 exit 0 if both run and answer, 3 otherwise
+#   status                 exit 0 if all run and answer, 3 otherwise
 #   env                    print KAFKA_BOOTSTRAP=... / MONGODB_URI=...
 #   create-topics T[:N]..  create Kafka topics (existing ones are fine)
 #
@@ -26,6 +28,11 @@ VAR="${GRIDDESK_VAR:-$REPO/var/backends}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="$((KAFKA_PORT + 1))"
 FERRETDB_PORT="${FERRETDB_PORT:-27018}"
+FERRETDB_BACKEND="${FERRETDB_BACKEND:-postgresql}"   # FerretDB's storage: postgresql or sqlite
+POSTGRES_PORT="${POSTGRES_PORT:-$((FERRETDB_PORT + 1))}"
+# Test data, wiped at every start: nothing is worth an fsync (see deploy/local/README.md).
+POSTGRES_FSYNC="${POSTGRES_FSYNC:-off}"
+POSTGRES_OS_USER="${POSTGRES_OS_USER:-postgres}"     # who runs the server when we are root
 START_TIMEOUT="${BACKENDS_START_TIMEOUT:-90}"   # seconds, for both backends together
 STOP_TIMEOUT="${BACKENDS_STOP_TIMEOUT:-20}"     # seconds of SIGTERM grace per process
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
@@ -42,7 +49,7 @@ MONGODB_URI="mongodb://$HOST:$FERRETDB_PORT/"
 KAFKA_LIB="$CACHE/kafka/lib"
 KAFKA_CLASSES="$CACHE/kafka/classes"
 FERRETDB_BIN="$CACHE/bin/ferretdb-local"
-FERRETDB_TAGS="ferretdb_no_postgresql"
+FERRETDB_TAGS=""   # both storage handlers: PostgreSQL (default) and SQLite
 
 KAFKA_VAR="$VAR/kafka"
 KAFKA_PID="$KAFKA_VAR/kafka.pid"
@@ -51,6 +58,17 @@ KAFKA_PROPS="$KAFKA_VAR/server.properties"
 FERRETDB_VAR="$VAR/ferretdb"
 FERRETDB_PID="$FERRETDB_VAR/ferretdb.pid"
 FERRETDB_LOG="$FERRETDB_VAR/ferretdb.log"
+POSTGRES_VAR="$VAR/postgresql"
+POSTGRES_PID="$POSTGRES_VAR/postgres.pid"
+POSTGRES_LOG="$POSTGRES_VAR/postgres.log"
+POSTGRES_DATA_LINK="$POSTGRES_VAR/data-dir"   # holds the data directory's path (see postgres_data_dir)
+POSTGRES_USER=ferretdb                        # the cluster's superuser, trust auth on 127.0.0.1 only
+POSTGRES_URL="postgres://$POSTGRES_USER@$HOST:$POSTGRES_PORT/ferretdb"
+
+case "$FERRETDB_BACKEND" in
+    postgresql | sqlite) ;;
+    *) printf 'FERRETDB_BACKEND must be postgresql or sqlite, not %q\n' "$FERRETDB_BACKEND" >&2; exit 2 ;;
+esac
 
 log() { printf '[backends %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -102,7 +120,8 @@ fetch_ferretdb() {
     need "$GO"
     # Rebuild when the sources, the build tags or the Go toolchain change.
     want="$( { cat "$HERE"/ferretdb/*.go "$HERE/ferretdb/go.mod" "$HERE/ferretdb/go.sum";
-               echo "$FERRETDB_TAGS"; "$GO" env GOVERSION GOOS GOARCH; } | sha256sum | cut -d' ' -f1)"
+               echo "handlers postgresql+sqlite, tags: $FERRETDB_TAGS"; "$GO" env GOVERSION GOOS GOARCH; } \
+             | sha256sum | cut -d' ' -f1)"
     if [[ -x "$FERRETDB_BIN" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0
     fi
@@ -147,18 +166,21 @@ pid_of() {
 }
 kafka_pid() { pid_of "$KAFKA_PID" "kafka.Kafka"; }
 ferretdb_pid() { pid_of "$FERRETDB_PID" "ferretdb-local"; }
+postgres_pid() { pid_of "$POSTGRES_PID" "postgres"; }
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
-# stop_pids NAME:PIDFILE:PID ... (PID may be empty): SIGTERM all at once, wait up to STOP_TIMEOUT, then SIGKILL.
+# stop_pids NAME:SIGNAL:PIDFILE:PID ... (PID may be empty): signal all at once (TERM, or INT for
+# PostgreSQL's "fast" shutdown: TERM would wait for every client to leave), wait up to STOP_TIMEOUT,
+# then SIGKILL.
 stop_pids() {
-    local spec name pidfile pid i alive
+    local spec name signal pidfile pid i alive
     local -a pids=()
     for spec in "$@"; do
-        name="${spec%%:*}" pid="${spec##*:}"
+        IFS=: read -r name signal pidfile pid <<<"$spec"
         if [[ -n "$pid" ]]; then
-            log "stopping $name (pid $pid)"
-            kill -TERM "$pid" 2>/dev/null || true
+            log "stopping $name (pid $pid, SIG$signal)"
+            kill -"$signal" "$pid" 2>/dev/null || true
             pids+=("$pid")
         fi
     done
@@ -181,13 +203,20 @@ stop_pids() {
         sleep 0.1
     done
     for spec in "$@"; do
-        pidfile="${spec#*:}" pidfile="${pidfile%:*}"
+        IFS=: read -r name signal pidfile pid <<<"$spec"
         rm -f "$pidfile"
     done
 }
 
+# PostgreSQL is stopped whatever FERRETDB_BACKEND says now: it may have been started with the other.
 cmd_stop() {
-    stop_pids "ferretdb:$FERRETDB_PID:$(ferretdb_pid)" "kafka:$KAFKA_PID:$(kafka_pid)"
+    stop_pids "ferretdb:TERM:$FERRETDB_PID:$(ferretdb_pid)" "kafka:TERM:$KAFKA_PID:$(kafka_pid)" \
+        "postgresql:INT:$POSTGRES_PID:$(postgres_pid)"
+    local data
+    data="$(postgres_data_dir)"
+    if [[ -n "$data" && "$data" != "$POSTGRES_VAR"/* ]]; then
+        rm -rf "$data" "$POSTGRES_DATA_LINK"   # a data dir outside GRIDDESK_VAR is not left behind
+    fi
     log "stopped"
 }
 
@@ -298,11 +327,114 @@ launch_kafka() {
     echo $! >"$KAFKA_PID"
 }
 
+# ---------------------------------------------------------------- postgresql (FerretDB's storage)
+
+# The directory of Debian's server binaries (initdb, postgres, pg_isready, createdb): PG_BIN, else
+# pg_config's, else the newest /usr/lib/postgresql/<major>/bin. Debian puts none of them on PATH.
+postgres_bin() {
+    local dir
+    if [[ -n "${PG_BIN:-}" ]]; then
+        echo "$PG_BIN"
+        return
+    fi
+    if command -v pg_config >/dev/null 2>&1; then
+        dir="$(pg_config --bindir 2>/dev/null || true)"
+        [[ -x "$dir/initdb" ]] && { echo "$dir"; return; }
+    fi
+    dir="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n 1)"
+    [[ -n "$dir" && -x "$dir/initdb" ]] && echo "$dir"
+}
+
+# PostgreSQL refuses to run as root: as root, its programs run as POSTGRES_OS_USER (Debian's package
+# creates "postgres"). setpriv execs, so a server started through it keeps the PID we record.
+DB_OWNER=()
+if ((EUID == 0)); then
+    DB_OWNER=(setpriv --reuid="$POSTGRES_OS_USER" --regid="$POSTGRES_OS_USER" --init-groups --)
+fi
+as_db_owner() { "${DB_OWNER[@]}" "$@"; }
+
+# The data directory: $POSTGRES_VAR/data when the server's user can write there, else (root, with a
+# GRIDDESK_VAR the postgres user cannot reach, e.g. pytest's 0700 tmp_path) a directory of its own
+# under /tmp. Its path is kept in $POSTGRES_DATA_LINK so that stop and the next start find it.
+postgres_data_dir() {
+    cat "$POSTGRES_DATA_LINK" 2>/dev/null || true
+}
+
+make_postgres_data_dir() {
+    local data="$POSTGRES_VAR/data"
+    mkdir -p "$data"
+    ((EUID == 0)) && chown "$POSTGRES_OS_USER:" "$data"
+    if ! as_db_owner test -w "$data" 2>/dev/null; then
+        data="$(mktemp -d "${TMPDIR:-/tmp}/griddesk-postgresql.XXXXXX")"
+        chown "$POSTGRES_OS_USER:" "$data"
+        log "$POSTGRES_OS_USER cannot write under $POSTGRES_VAR; PostgreSQL data in $data"
+    fi
+    echo "$data" >"$POSTGRES_DATA_LINK"
+    echo "$data"
+}
+
+remove_postgres_data() {
+    local data
+    data="$(postgres_data_dir)"
+    [[ -n "$data" && "$data" != "$POSTGRES_VAR"/* && -d "$data" ]] && rm -rf "$data"
+    rm -rf "$POSTGRES_VAR"
+}
+
+postgres_ready() {
+    timeout 5 "$PG_DIR/pg_isready" -q -h "$HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d postgres 2>/dev/null
+}
+
+launch_postgres() {
+    PG_DIR="$(postgres_bin)"
+    [[ -n "$PG_DIR" ]] || die "PostgreSQL's server programs (initdb, postgres) not found: run deploy/local/ensure-tools.sh \
+(apt-get install postgresql), set PG_BIN, or use FERRETDB_BACKEND=sqlite"
+    remove_postgres_data
+    mkdir -p "$POSTGRES_VAR"
+    local data
+    data="$(make_postgres_data_dir)"
+    log "initdb: fresh PostgreSQL cluster in $data ($("$PG_DIR/postgres" --version))"
+    # --no-sync: the cluster is thrown away at the next start anyway.
+    if ! (cd / && timeout 120 "${DB_OWNER[@]}" "$PG_DIR/initdb" -D "$data" -U "$POSTGRES_USER" --auth=trust \
+        -E UTF8 --locale=C.UTF-8 --no-sync >"$POSTGRES_VAR/initdb.log" 2>&1); then
+        tail_log "$POSTGRES_VAR/initdb.log"
+        die "initdb failed"
+    fi
+    log "starting postgresql on $HOST:$POSTGRES_PORT (fsync=$POSTGRES_FSYNC)"
+    # TCP on 127.0.0.1 only, no Unix socket (a long GRIDDESK_VAR would overflow its path limit).
+    # max_connections: ferretdb-local's pool (-pool-size 120) and a few for probes.
+    # fsync, synchronous_commit and full_page_writes follow POSTGRES_FSYNC: this is a test database.
+    (
+        cd /
+        exec nohup "${DB_OWNER[@]}" "$PG_DIR/postgres" -D "$data" -p "$POSTGRES_PORT" \
+            -c listen_addresses="$HOST" -c unix_socket_directories= -c max_connections=140 \
+            -c fsync="$POSTGRES_FSYNC" \
+            -c synchronous_commit="$POSTGRES_FSYNC" -c full_page_writes="$POSTGRES_FSYNC" \
+            </dev/null >"$POSTGRES_LOG" 2>&1 8>&- 9>&-
+    ) &
+    echo $! >"$POSTGRES_PID"
+}
+
+# FerretDB keeps its collections in the database "ferretdb" (one schema per MongoDB database).
+create_ferretdb_database() {
+    if ! timeout 30 "$PG_DIR/createdb" -h "$HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" ferretdb \
+        >>"$POSTGRES_LOG" 2>&1; then
+        fail_start "createdb ferretdb failed"
+    fi
+}
+
 launch_ferretdb() {
     rm -rf "$FERRETDB_VAR"
     mkdir -p "$FERRETDB_VAR/data"
-    log "starting ferretdb on $HOST:$FERRETDB_PORT (sqlite in $FERRETDB_VAR/data/)"
-    nohup "$FERRETDB_BIN" -listen "$HOST:$FERRETDB_PORT" -dir "$FERRETDB_VAR/data" \
+    local -a storage
+    if [[ "$FERRETDB_BACKEND" == postgresql ]]; then
+        storage=(-handler postgresql -postgresql-url "$POSTGRES_URL")
+        log "starting ferretdb on $HOST:$FERRETDB_PORT (postgresql at $POSTGRES_URL)"
+    else
+        storage=(-handler sqlite -dir "$FERRETDB_VAR/data")
+        log "starting ferretdb on $HOST:$FERRETDB_PORT (sqlite in $FERRETDB_VAR/data/)"
+    fi
+    echo "$FERRETDB_BACKEND" >"$FERRETDB_VAR/handler"
+    nohup "$FERRETDB_BIN" -listen "$HOST:$FERRETDB_PORT" "${storage[@]}" \
         </dev/null >"$FERRETDB_LOG" 2>&1 8>&- 9>&- &
     echo $! >"$FERRETDB_PID"
 }
@@ -310,17 +442,29 @@ launch_ferretdb() {
 fail_start() {
     log "ERROR: $*"
     tail_log "$KAFKA_LOG"
+    tail_log "$POSTGRES_LOG"
     tail_log "$FERRETDB_LOG"
     cmd_stop || true
     exit 1
 }
 
+# Kafka and PostgreSQL come up side by side; FerretDB is launched once its storage answers (at once
+# for SQLite). One deadline for everything.
 wait_ready() {
     local t0=$SECONDS deadline=$((SECONDS + START_TIMEOUT))
-    local kafka_up=0 kafka_ok=0 fdb_ok=0 pid
+    local kafka_up=0 kafka_ok=0 fdb_ok=0 pg_ok=0 pid
+    [[ "$FERRETDB_BACKEND" == postgresql ]] || pg_ok=1
     while ((kafka_ok == 0 || fdb_ok == 0)); do
-        ((SECONDS < deadline)) || fail_start "backends not ready within ${START_TIMEOUT}s (kafka=$kafka_ok ferretdb=$fdb_ok)"
-        if ((fdb_ok == 0)); then
+        ((SECONDS < deadline)) || fail_start "backends not ready within ${START_TIMEOUT}s (kafka=$kafka_ok postgresql=$pg_ok ferretdb=$fdb_ok)"
+        if ((pg_ok == 0)); then
+            [[ -n "$(postgres_pid)" ]] || fail_start "postgresql exited during start-up (log: $POSTGRES_LOG)"
+            if postgres_ready; then
+                create_ferretdb_database
+                pg_ok=1
+                log "postgresql ready after $((SECONDS - t0))s"
+                launch_ferretdb
+            fi
+        elif ((fdb_ok == 0)); then
             pid="$(ferretdb_pid)"
             [[ -n "$pid" ]] || fail_start "ferretdb exited during start-up (log: $FERRETDB_LOG)"
             if port_open "$FERRETDB_PORT" && ferretdb_ping; then
@@ -356,8 +500,13 @@ print_env() {
     echo "MONGODB_URI=$MONGODB_URI"
 }
 
-both_healthy() {
+# Healthy and on the storage asked for now.
+all_healthy() {
     [[ -n "$(kafka_pid)" && -n "$(ferretdb_pid)" ]] || return 1
+    [[ "$(cat "$FERRETDB_VAR/handler" 2>/dev/null)" == "$FERRETDB_BACKEND" ]] || return 1
+    if [[ "$FERRETDB_BACKEND" == postgresql ]]; then
+        [[ -n "$(postgres_pid)" ]] && postgres_ready || return 1
+    fi
     ferretdb_ping || return 1
     kafka_probe 5 >/dev/null 2>&1
 }
@@ -367,8 +516,8 @@ cmd_start() {
     if [[ "${1:-}" == "--reuse" ]]; then reuse=1; fi
     local t0=$SECONDS
 
-    if [[ -n "$(kafka_pid)" || -n "$(ferretdb_pid)" ]]; then
-        if [[ "$reuse" == 1 ]] && both_healthy; then
+    if [[ -n "$(kafka_pid)" || -n "$(ferretdb_pid)" || -n "$(postgres_pid)" ]]; then
+        if [[ "$reuse" == 1 ]] && all_healthy; then
             log "already running and healthy; reusing (data NOT reset)"
             print_env
             return 0
@@ -382,16 +531,25 @@ cmd_start() {
     mkdir -p "$VAR"
 
     local p
-    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$FERRETDB_PORT"; do
+    local -a ports=("$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$FERRETDB_PORT")
+    [[ "$FERRETDB_BACKEND" == postgresql ]] && ports+=("$POSTGRES_PORT")
+    for p in "${ports[@]}"; do
         if port_open "$p"; then
-            die "port $HOST:$p is already in use by another process (set KAFKA_PORT / FERRETDB_PORT)"
+            die "port $HOST:$p is already in use by another process (set KAFKA_PORT / FERRETDB_PORT / POSTGRES_PORT)"
         fi
     done
 
-    launch_ferretdb
+    if [[ "$FERRETDB_BACKEND" == postgresql ]]; then
+        launch_postgres   # FerretDB follows in wait_ready, once PostgreSQL answers
+    else
+        remove_postgres_data
+        launch_ferretdb
+    fi
     launch_kafka
     wait_ready
-    log "backends ready in $((SECONDS - t0))s (kafka pid $(kafka_pid), ferretdb pid $(ferretdb_pid); logs in $VAR)"
+    local pg=""
+    [[ "$FERRETDB_BACKEND" == postgresql ]] && pg=", postgresql pid $(postgres_pid)"
+    log "backends ready in $((SECONDS - t0))s (kafka pid $(kafka_pid), ferretdb pid $(ferretdb_pid) on $FERRETDB_BACKEND$pg; logs in $VAR)"
     print_env
 }
 
@@ -405,9 +563,17 @@ cmd_status() {
     else
         echo "kafka: stopped"; rc=3
     fi
+    pid="$(postgres_pid)"
+    if [[ -n "$pid" ]] && postgres_ready; then
+        echo "postgresql: running pid=$pid url=$POSTGRES_URL data=$(postgres_data_dir) rss_kb=$(ps -o rss= -p "$pid" | tr -d ' ')"
+    elif [[ -n "$pid" ]]; then
+        echo "postgresql: process $pid alive but not answering on $HOST:$POSTGRES_PORT"; rc=3
+    elif [[ "$FERRETDB_BACKEND" == postgresql ]]; then
+        echo "postgresql: stopped"; rc=3
+    fi
     pid="$(ferretdb_pid)"
     if [[ -n "$pid" ]] && ferretdb_ping; then
-        echo "ferretdb: running pid=$pid uri=$MONGODB_URI rss_kb=$(ps -o rss= -p "$pid" | tr -d ' ')"
+        echo "ferretdb: running pid=$pid uri=$MONGODB_URI storage=$(cat "$FERRETDB_VAR/handler" 2>/dev/null) rss_kb=$(ps -o rss= -p "$pid" | tr -d ' ')"
     elif [[ -n "$pid" ]]; then
         echo "ferretdb: process $pid alive but not answering on $HOST:$FERRETDB_PORT"; rc=3
     else
@@ -423,7 +589,7 @@ cmd_create_topics() {
 }
 
 usage() {
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Serialise start/stop/restart on one GRIDDESK_VAR (fd 9; fetch uses fd 8).
@@ -434,6 +600,7 @@ lock_var() {
 }
 
 main() {
+    PG_DIR="$(postgres_bin)"
     local cmd="${1:-}"
     shift || true
     case "$cmd" in

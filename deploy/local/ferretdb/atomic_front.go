@@ -11,6 +11,11 @@ package main
 // Unix socket and lets only one write command per collection at a time through. Reads pass freely. The proxy
 // understands just enough of the protocol to find a request's command name (OP_MSG section 0) and
 // to follow replies flagged moreToCome; it never changes a byte.
+//
+// It also keeps FerretDB from deadlocking on its own connection pool (see writeBudget): an update or
+// delete command holds one pooled storage connection per statement (the query that found the document
+// stays open) while each statement's write asks for one more. Enough such commands at once take every
+// connection and wait for ever — the "FerretDB stops answering" wedge seen during the kill tests.
 
 import (
 	"encoding/binary"
@@ -38,6 +43,7 @@ var serialised = map[string]bool{
 type atomicFront struct {
 	backend string // FerretDB's Unix socket
 	logger  *slog.Logger
+	budget  *writeBudget
 	mu      sync.Mutex
 	writes  map[string]*sync.Mutex // one lock per collection name: writes to different collections overlap
 }
@@ -95,6 +101,8 @@ func (f *atomicFront) relay(request []byte, client, server net.Conn) error {
 		lock := f.lockFor(collection)
 		lock.Lock()
 		defer lock.Unlock()
+		weight := f.budget.acquire(statements(request) + 1)
+		defer f.budget.release(weight)
 	}
 	if _, err := server.Write(request); err != nil {
 		return err
@@ -159,6 +167,42 @@ func command(message []byte) (name, collection string) {
 		at += size // kind 1: a document sequence, sized including its own int32
 	}
 	return "", ""
+}
+
+// statements is how many documents a write command's OP_MSG carries in document sequences (section
+// kind 1: pymongo's bulk writes); 1 when it has none (a single write names its statement in the body).
+func statements(message []byte) int {
+	count := 0
+	for at := 20; at+5 <= len(message); {
+		kind := message[at]
+		size := int(binary.LittleEndian.Uint32(message[at+1 : at+5]))
+		if size < 4 || at+1+size > len(message) {
+			break
+		}
+		if kind == 1 {
+			count += documentsIn(message[at+5 : at+1+size])
+		}
+		at += 1 + size
+	}
+	return max(count, 1)
+}
+
+// documentsIn counts the documents of a document sequence's payload: a C-string identifier, then
+// BSON documents back to back.
+func documentsIn(payload []byte) int {
+	at := 0
+	for at < len(payload) && payload[at] != 0 {
+		at++
+	}
+	count := 0
+	for at++; at+4 <= len(payload); count++ {
+		size := int(binary.LittleEndian.Uint32(payload[at : at+4]))
+		if size < 5 {
+			break
+		}
+		at += size
+	}
+	return count
 }
 
 // firstElement reads a BSON document's first element: its name, and its value if it is a string.

@@ -1,14 +1,18 @@
 // Command ferretdb-local runs an embedded FerretDB v1 (MongoDB wire protocol)
-// with the SQLite storage handler, for griddesk tests and local runs.
+// on PostgreSQL (default) or SQLite storage, for griddesk tests and local runs.
 //
 // It exists because `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`
 // builds a binary that panics at start (build/version/version.txt is generated at
 // release time and is absent from the module); the embeddable package does not
-// need that file. Built by deploy/local/backends.sh with -tags ferretdb_no_postgresql.
+// need that file. Built by deploy/local/backends.sh with both handlers.
 //
 // Usage:
 //
-//	ferretdb-local -listen 127.0.0.1:27018 -dir /path/to/sqlite/dir
+//	ferretdb-local -listen 127.0.0.1:27018 -postgresql-url postgres://user@127.0.0.1:27019/ferretdb
+//	ferretdb-local -listen 127.0.0.1:27018 -handler sqlite -dir /path/to/sqlite/dir
+//
+// The PostgreSQL handler pushes scalar equality on any field down to PostgreSQL; the SQLite handler
+// only a filter that is exactly {_id: <string>} (every other filter scans the collection in Go).
 //
 // FerretDB itself listens on a private Unix socket; clients reach it through the atomic front
 // (atomic_front.go), which makes conditional writes atomic as they are on MongoDB.
@@ -22,9 +26,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -33,7 +39,10 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27018", "TCP listen address (host:port)")
-	dir := flag.String("dir", "", "SQLite data directory (required; created if missing)")
+	handler := flag.String("handler", "postgresql", "storage handler: postgresql or sqlite")
+	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL (required with -handler postgresql)")
+	poolSize := flag.Int("pool-size", 120, "PostgreSQL connections FerretDB may open (pool_max_conns)")
+	dir := flag.String("dir", "", "SQLite data directory (required with -handler sqlite; created if missing)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	flag.Parse()
 
@@ -45,22 +54,35 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
 
-	if *dir == "" {
-		fmt.Fprintln(os.Stderr, "ferretdb-local: -dir is required")
+	config := ferretdb.Config{Logger: logger, Handler: *handler}
+	// What write commands may hold of FerretDB's storage connections (see write_budget.go); the rest
+	// is left to reads, which hold one each.
+	var writeConnections int
+	switch *handler {
+	case "postgresql":
+		if *postgresqlURL == "" {
+			fmt.Fprintln(os.Stderr, "ferretdb-local: -postgresql-url is required with -handler postgresql")
+			os.Exit(2)
+		}
+		withPool, err := withPoolSize(*postgresqlURL, *poolSize)
+		if err != nil {
+			logger.Error("-postgresql-url", "error", err)
+			os.Exit(2)
+		}
+		config.PostgreSQLURL = withPool
+		writeConnections = *poolSize - readConnections
+	case "sqlite":
+		writeConnections = sqlitePoolSize - readConnections
+		sqliteURL, err := sqliteURLFor(*dir)
+		if err != nil {
+			logger.Error("sqlite -dir", "dir", *dir, "error", err)
+			os.Exit(2)
+		}
+		config.SQLiteURL = sqliteURL
+	default:
+		fmt.Fprintf(os.Stderr, "ferretdb-local: -handler must be postgresql or sqlite, not %q\n", *handler)
 		os.Exit(2)
 	}
-	abs, err := filepath.Abs(*dir)
-	if err != nil {
-		logger.Error("resolve -dir", "dir", *dir, "error", err)
-		os.Exit(1)
-	}
-	// FerretDB requires the directory to exist.
-	if err = os.MkdirAll(abs, 0o755); err != nil {
-		logger.Error("create -dir", "dir", abs, "error", err)
-		os.Exit(1)
-	}
-	// The SQLite URL must start with "file:" and end with "/".
-	sqliteURL := "file:" + strings.TrimSuffix(abs, "/") + "/"
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -73,30 +95,28 @@ func main() {
 	defer os.RemoveAll(socketDir)
 	socket := filepath.Join(socketDir, "ferretdb.sock")
 
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{Unix: socket},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: sqliteURL,
-	})
+	config.Listener = ferretdb.ListenerConfig{Unix: socket}
+	f, err := ferretdb.New(&config)
 	if err != nil {
 		logger.Error("ferretdb.New failed", "error", err)
 		os.Exit(1)
 	}
 
-	logger.Info("ferretdb-local starting", "listen", *listen, "sqlite", sqliteURL, "pid", os.Getpid())
+	logger.Info("ferretdb-local starting", "listen", *listen, "handler", *handler,
+		"postgresql", config.PostgreSQLURL, "sqlite", config.SQLiteURL, "pid", os.Getpid())
 
-	front, err := net.Listen("tcp", *listen)
+	listener, err := net.Listen("tcp", *listen)
 	if err != nil {
 		logger.Error("listen", "address", *listen, "error", err)
 		os.Exit(1)
 	}
 	go func() {
 		<-ctx.Done()
-		front.Close()
+		listener.Close()
 	}()
 	go func() {
-		if err := (&atomicFront{backend: socket, logger: logger}).serve(front); err != nil {
+		front := &atomicFront{backend: socket, logger: logger, budget: newWriteBudget(writeConnections)}
+		if err := front.serve(listener); err != nil {
 			logger.Error("atomic front stopped", "error", err)
 			stop()
 		}
@@ -109,4 +129,42 @@ func main() {
 	}
 
 	logger.Info("ferretdb-local stopped")
+}
+
+const (
+	readConnections = 40  // storage connections kept for reads, out of the pool
+	sqlitePoolSize  = 100 // FerretDB v1.24.2's SQLite handler: SetMaxOpenConns(100), not configurable
+)
+
+// withPoolSize sets pool_max_conns in a PostgreSQL URL (FerretDB's default is 50) unless it is there.
+func withPoolSize(raw string, size int) (string, error) {
+	if size <= readConnections {
+		return "", fmt.Errorf("-pool-size must be more than %d (the connections kept for reads)", readConnections)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	values := u.Query()
+	if !values.Has("pool_max_conns") {
+		values.Set("pool_max_conns", strconv.Itoa(size))
+	}
+	u.RawQuery = values.Encode()
+	return u.String(), nil
+}
+
+// sqliteURLFor turns a data directory into the URL FerretDB's SQLite handler wants: it must start with
+// "file:", end with "/", and name a directory that exists.
+func sqliteURLFor(dir string) (string, error) {
+	if dir == "" {
+		return "", fmt.Errorf("-dir is required with -handler sqlite")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err = os.MkdirAll(abs, 0o755); err != nil {
+		return "", err
+	}
+	return "file:" + strings.TrimSuffix(abs, "/") + "/", nil
 }
