@@ -1,0 +1,67 @@
+"""The worker's bucket passes, run by the consume loop between two polls: due at start (a pass a crash
+interrupted is finished before anything else is written), then every ``bucket_interval_s``, and at once
+again while a pass was full, so a backlog drains."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shared.config import BackendSettings
+from shared.events.envelope import Envelope
+from shared.publisher import EventPublisher
+from services.tracker import bootstrap, handlers
+from services.tracker.settings import TrackerSettings
+from services.tracker.worker import BucketPasses
+from tests.unit.test_tracker_indicators import History
+
+
+def build(tmp_path):
+    settings = TrackerSettings(backend=BackendSettings(backend="embedded", data_dir=str(tmp_path / "data"),
+                                                       sqlite_synchronous="NORMAL"), bucket_interval_s=3.0)
+    tracker = bootstrap.build(settings)
+    bootstrap.prepare(tracker)
+    return tracker
+
+
+def reported(case_id: str) -> list[Envelope]:
+    return History(case_id).reported().events
+
+
+def pending(tracker) -> int:
+    return tracker.store.count(handlers.CASES, {"has_pending": True})
+
+
+def test_a_pass_is_due_at_start_then_every_interval(tmp_path):
+    tracker, now = build(tmp_path), [100.0]
+    passes = BucketPasses(tracker, clock=lambda: now[0])
+    handlers.project_case(reported("A")[0], tracker.store, tracker.policy)
+    passes()
+    assert pending(tracker) == 0
+    handlers.project_case(reported("B")[0], tracker.store, tracker.policy)
+    now[0] += 2.9
+    passes()
+    assert pending(tracker) == 1
+    now[0] += 0.2
+    passes()
+    assert pending(tracker) == 0
+
+
+def test_a_full_pass_is_followed_by_another_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(handlers, "BUCKET_PASS_CASES", 2)
+    tracker, now = build(tmp_path), [100.0]
+    passes = BucketPasses(tracker, clock=lambda: now[0])
+    for case_id in ("A", "B", "C"):
+        handlers.project_case(reported(case_id)[0], tracker.store, tracker.policy)
+    passes()
+    assert pending(tracker) == 1
+    passes()  # no time passed
+    assert pending(tracker) == 0
+
+
+def test_the_consume_loop_keeps_the_buckets_current_without_a_timer_thread(tmp_path):
+    tracker = build(tmp_path)
+    events = [event for case_id in ("A", "B") for event in reported(case_id)]
+    EventPublisher(tracker.log, "test").publish([replace(e, source="/griddesk/intake") for e in events])
+    tracker.consume_loop(between_polls=BucketPasses(tracker)).run(max_idle_polls=2)
+    assert pending(tracker) == 0
+    buckets = tracker.store.find(handlers.BUCKETS)
+    assert sum(b["counts"].get("received", 0) for b in buckets if b["scope"] == "*") == 2
