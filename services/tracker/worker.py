@@ -54,16 +54,30 @@ class BucketPasses:
         self.due = self.clock() + (0 if full else self.tracker.settings.bucket_interval_s)
 
 
-def update_buckets(tracker: Tracker) -> int:
-    """One pass: the pending changes of up to ``BUCKET_PASS_CASES`` cases (in case id order), stored as one unit of work
-    (a bucket touched by many cases is written once). Returns the cases done (0 when the backend failed)."""
-    try:
-        return in_one_batch(tracker.store, lambda: handlers.add_pending_to_buckets(
-            tracker.store, batch=handlers.BUCKET_PASS_CASES))
-    except BackendUnavailable as error:
-        log.warning("indicator buckets not updated, backend unavailable: %s", error)
-    except Exception:
-        log.exception("updating the indicator buckets failed; retrying at the next pass")
+PASS_ATTEMPTS = 8  # a pass the backend keeps refusing stops the worker (its supervisor restarts it)
+PASS_BACKOFF_S = 0.5
+
+
+def update_buckets(tracker: Tracker, *, sleep: Callable[[float], None] = time.sleep) -> int:
+    """One pass: the pending changes of up to ``BUCKET_PASS_CASES`` cases (in case id order), stored as one
+    unit of work (a bucket touched by many cases is written once). Returns the cases done.
+
+    A backend that is down is waited for here, with the loop held, rather than skipped: a pass cut off
+    between its bucket and case writes must be repeated before the loop adds pending changes to other
+    cases, so that the repeat finds its changes within the buckets' window (docs/indicators.md)."""
+    work = lambda: handlers.add_pending_to_buckets(tracker.store, batch=handlers.BUCKET_PASS_CASES)  # noqa: E731
+    for attempt in range(1, PASS_ATTEMPTS + 1):
+        try:
+            return in_one_batch(tracker.store, work)
+        except BackendUnavailable as error:
+            if attempt == PASS_ATTEMPTS:
+                log.critical("indicator buckets: backend still unavailable after %d attempts; stopping", attempt)
+                raise
+            log.warning("indicator buckets not updated, backend unavailable (%s); retrying", error)
+            sleep(PASS_BACKOFF_S * 2 ** (attempt - 1))
+        except Exception:  # a bug, or a write refused ATTEMPTS times over: the next pass repeats the pass
+            log.exception("updating the indicator buckets failed; retrying at the next pass")
+            return 0
     return 0
 
 

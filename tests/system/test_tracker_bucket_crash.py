@@ -16,31 +16,13 @@ from shared.unit_of_work import BatchingStore, in_one_batch
 from shared.working_time import WorkingCalendar
 from services.tracker import handlers, queries
 from services.tracker.sla import SlaPolicy
+from tests.store_faults import FailingBatchWrites
 from tests.unit.test_tracker_indicators import History
 
 # FerretDB v1 scans a collection on each lookup (docs/tracker.md): fewer cases there. On the embedded
 # backend a pass takes more than APPLIED_WINDOW changes into one bucket (three per case), so the test
 # fails if a bucket remembers changes instead of cases.
 CASES = {"embedded": handlers.BUCKET_PASS_CASES, "kafka": 30}
-
-
-class CrashingStore:
-    """A store adapter that stores only the first ``survive`` writes of a batch, then fails."""
-
-    def __init__(self, inner, survive: int):
-        self.inner, self.survive = inner, survive
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def write_batch(self, writes):
-        by_collection: dict[str, list] = {}
-        for write in writes:  # the order MongoStore.write_batch stores them in
-            by_collection.setdefault(write.collection, []).append(write)
-        ordered = [w for group in by_collection.values() for w in group]
-        assert [w.collection for w in ordered[:1]] == [handlers.BUCKETS]  # buckets before the cases they clear
-        self.inner.write_batch(ordered[:self.survive])
-        raise BackendUnavailable(f"killed after {self.survive} of {len(ordered)} writes")
 
 
 def stories(n: int) -> list:
@@ -84,9 +66,11 @@ def test_a_crash_between_the_bucket_and_case_writes_neither_loses_nor_doubles(ba
         keys = {key for case in pending for change in case["pending"] for key in change["deltas"]}
         survive = {"half the buckets": len(keys) // 2, "every bucket": len(keys),
                    "every bucket and half the cases": len(keys) + n // 2}[survivors]
-        crashing = BatchingStore(CrashingStore(store.inner, survive))
+        adapter = FailingBatchWrites(store.inner, survive=survive)
+        crashing = BatchingStore(adapter)
         with pytest.raises(BackendUnavailable):
             in_one_batch(crashing, lambda: handlers.add_pending_to_buckets(crashing, batch=handlers.BUCKET_PASS_CASES))
+        assert adapter.collections == [handlers.BUCKETS, handlers.CASES]  # buckets before the cases they clear
         assert store.count(handlers.CASES, {"has_pending": True}) == (n - n // 2 if "cases" in survivors else n)
 
         run_passes(store)  # the restarted worker

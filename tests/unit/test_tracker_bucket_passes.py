@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from shared.config import BackendSettings
+from shared.errors import BackendUnavailable
 from shared.events.envelope import Envelope
 from shared.publisher import EventPublisher
+from shared.unit_of_work import BatchingStore
 from services.tracker import bootstrap, handlers
 from services.tracker.settings import TrackerSettings
-from services.tracker.worker import BucketPasses
+from services.tracker.worker import PASS_ATTEMPTS, BucketPasses, update_buckets
+from tests.store_faults import FailingBatchWrites
 from tests.unit.test_tracker_indicators import History
 
 
@@ -65,3 +70,18 @@ def test_the_consume_loop_keeps_the_buckets_current_without_a_timer_thread(tmp_p
     assert pending(tracker) == 0
     buckets = tracker.store.find(handlers.BUCKETS)
     assert sum(b["counts"].get("received", 0) for b in buckets if b["scope"] == "*") == 2
+
+
+def test_a_pass_waits_for_the_backend_holding_the_loop_then_stops_the_worker(tmp_path):
+    tracker = build(tmp_path)
+    handlers.project_case(reported("A")[0], tracker.store, tracker.policy)
+    flaky = FailingBatchWrites(tracker.store.inner, failures=2)
+    tracker.store = BatchingStore(flaky)
+    pauses = []
+    assert update_buckets(tracker, sleep=pauses.append) == 1 and pauses == [0.5, 1.0]
+    assert pending(tracker) == 0
+    handlers.project_case(reported("B")[0], tracker.store, tracker.policy)
+    flaky.failures = PASS_ATTEMPTS
+    with pytest.raises(BackendUnavailable):
+        update_buckets(tracker, sleep=pauses.append)
+    assert pending(tracker) == 1
