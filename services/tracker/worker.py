@@ -27,10 +27,8 @@ def run(tracker: Tracker, stop: StopFlag) -> None:
                       seconds=tracker.settings.sla_sweep_interval_s, max_instances=1, coalesce=True,
                       next_run_time=datetime.now(timezone.utc))
     scheduler.start()
-    passes = BucketPasses(tracker)
-    try:
-        passes()  # before the first poll: a pass a crash interrupted is finished first (docs/indicators.md)
-        tracker.consume_loop(between_polls=passes).run(stop)
+    try:  # the loop runs a pass before its first poll: one a crash interrupted is finished first
+        tracker.consume_loop(between_polls=BucketPasses(tracker)).run(stop)
     finally:
         scheduler.shutdown(wait=True)
 

@@ -241,7 +241,7 @@ def test_a_store_down_at_flush_retries_the_batch_buffered_and_loses_nothing(log,
 
 
 
-def test_work_between_polls_runs_in_the_loops_thread_after_each_batch_and_each_empty_poll(log):
+def test_work_between_polls_runs_in_the_loops_thread_before_the_first_poll_and_after_each_poll(log):
     reports = [Envelope(type="CaseReported", source="/i", subject=f"GD-{i}", data=REPORT) for i in range(2)]
     log.append(INTAKE_EVENTS, [encode(r) for r in reports])
     steps = []
@@ -249,5 +249,6 @@ def test_work_between_polls_runs_in_the_loops_thread_after_each_batch_and_each_e
     loop(log, reactions, between_polls=lambda: steps.append(("between", threading.current_thread()))).run(
         max_idle_polls=2)
     me = threading.current_thread()
-    # never while a batch is handled; once after it, once after the first empty poll (the second ends the run)
-    assert steps == [("react", me), ("react", me), ("between", me), ("between", me)]
+    # once subscribed; never while a batch is handled; after it, after the first empty poll (the second ends
+    # the run)
+    assert steps == [("between", me), ("react", me), ("react", me), ("between", me), ("between", me)]

@@ -19,9 +19,9 @@ from tests.store_faults import FailingBatchWrites
 from tests.unit.test_tracker_indicators import History
 
 
-def build(tmp_path):
+def build(tmp_path, interval_s: float = 3.0):
     settings = TrackerSettings(backend=BackendSettings(backend="embedded", data_dir=str(tmp_path / "data"),
-                                                       sqlite_synchronous="NORMAL"), bucket_interval_s=3.0)
+                                                       sqlite_synchronous="NORMAL"), bucket_interval_s=interval_s)
     tracker = bootstrap.build(settings)
     bootstrap.prepare(tracker)
     return tracker
@@ -63,7 +63,7 @@ def test_a_full_pass_is_followed_by_another_at_once(tmp_path, monkeypatch):
 
 
 def test_the_consume_loop_keeps_the_buckets_current_without_a_timer_thread(tmp_path):
-    tracker = build(tmp_path)
+    tracker = build(tmp_path, interval_s=0.0)
     events = [event for case_id in ("A", "B") for event in reported(case_id)]
     EventPublisher(tracker.log, "test").publish([replace(e, source="/griddesk/intake") for e in events])
     tracker.consume_loop(between_polls=BucketPasses(tracker)).run(max_idle_polls=2)
