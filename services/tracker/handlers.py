@@ -125,24 +125,30 @@ def bucket_with(bucket: dict | None, key: str, change: dict, change_id: str) -> 
     if bucket is None:
         return {**indicators.add_to_bucket({"_id": key, **indicators.bucket_fields(key)}, change),
                 "applied": [change_id]}
-    applied = bucket.get("applied", [])
-    if already_taken(applied, change_id):
+    taken, others = _applied_besides(bucket.get("applied", []), change_id)
+    if taken:
         return None
     updated = indicators.add_to_bucket(bucket, change)
-    case_id, _ = _numbered(change_id)
-    kept = applied if case_id is None else [a for a in applied if not a.startswith(f"{case_id}#")]
-    updated["applied"] = [*kept, change_id][-APPLIED_WINDOW:]
+    updated["applied"] = [*others, change_id][-APPLIED_WINDOW:]
     return updated
 
 
-def already_taken(applied: list[str], change_id: str) -> bool:
-    """Whether a bucket that remembers ``applied`` took the change: the same id, or for a case's numbered
-    change (``<case>#<n>``) a change of that case numbered ``n`` or later."""
+def _applied_besides(applied: list[str], change_id: str) -> tuple[bool, list[str]]:
+    """Whether a bucket that remembers ``applied`` took the change — the same id, or for a case's numbered
+    change (``<case>#<n>``) a change of that case numbered ``n`` or later — and what it remembers of
+    other changes (of other cases). Scans the window once: this runs for every change and bucket of a
+    pass."""
     case_id, number = _numbered(change_id)
     if case_id is None:
-        return change_id in applied  # the replay's one id per batch
+        return change_id in applied, applied  # the replay's one id per batch
     prefix = f"{case_id}#"
-    return any(_numbered(taken)[1] >= number for taken in applied if taken.startswith(prefix))
+    mine = [a for a in applied if a.startswith(prefix)]
+    if any(_numbered(a)[1] >= number for a in mine):
+        return True, applied
+    others = list(applied)
+    for a in mine:  # one, unless the bucket was written before the window held cases
+        others.remove(a)
+    return False, others
 
 
 def _numbered(change_id: str) -> tuple[str | None, int]:
