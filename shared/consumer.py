@@ -52,6 +52,10 @@ class ConsumeLoop:
     lag_interval_s: float = 5.0
     store: DocumentStore | None = None  # the reactions' store: its writes are batched per poll if it can
     after_batch: Callable[[], None] | None = None  # called once a batch is committed
+    # called in the loop's own thread once subscribed (before the first poll) and after every poll, handled
+    # or empty: work that must never run while a batch is being written (the tracker's bucket pass). It
+    # paces itself and handles what it can; what it raises stops the loop, like a backend that stays down
+    between_polls: Callable[[], None] | None = None
 
     def run(self, stop: StopFlag | None = None, *, max_idle_polls: int | None = None) -> None:
         """Consume until ``stop`` is set; with ``max_idle_polls`` also return after that many empty polls."""
@@ -61,6 +65,8 @@ class ConsumeLoop:
         idle = 0
         next_lag_report = 0.0
         try:
+            if self.between_polls is not None:
+                self.between_polls()
             while not stop.is_set():
                 records = subscription.poll(self.poll_timeout_s, self.batch_size)
                 if records:
@@ -70,6 +76,8 @@ class ConsumeLoop:
                     idle += 1
                     if max_idle_polls is not None and idle >= max_idle_polls:
                         return
+                if self.between_polls is not None:
+                    self.between_polls()
                 if time.monotonic() >= next_lag_report:
                     self._report_lag(subscription)
                     next_lag_report = time.monotonic() + self.lag_interval_s

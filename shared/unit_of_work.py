@@ -30,9 +30,9 @@ when every write is its own: each write is idempotent on its own (reactions reco
 applied in the very documents they change, and inserts use derived ids), so the redone batch skips
 what was stored and does what is missing. On SQLite the batch is all or nothing.
 
-Other threads — the tracker's and intake's timers, the notifier's delivery thread, HTTP requests — use
-the same object and are never buffered: the batch is thread-local state, and outside a batch every call
-goes straight to the adapter.
+Other threads — the tracker's SLA sweep, intake's relay, the notifier's delivery thread, HTTP requests —
+use the same object and are never buffered by another thread's batch: the batch is thread-local state,
+and outside a batch every call goes straight to the adapter.
 """
 from __future__ import annotations
 
@@ -246,7 +246,8 @@ class BatchingStore:
 
 # A batch whose writes went stale is redone as a batch this many times in all before it is redone write by
 # write: the write it lost to is usually done by then, and write by write costs one transaction (one fsync)
-# per write — under load the tracker's bucket timer and consume loop spent a third of their time so.
+# per write — under load the tracker's bucket timer and consume loop spent a third of their time so (the
+# timer has since moved into the consume loop's thread).
 BATCHED_ATTEMPTS = 2
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from flask import Flask
 
@@ -29,9 +30,10 @@ class Tracker:
     clock: Clock
     policy: SlaPolicy
 
-    def consume_loop(self, group: str = SERVICE) -> ConsumeLoop:
+    def consume_loop(self, group: str = SERVICE, *, between_polls: Callable[[], None] | None = None) -> ConsumeLoop:
+        """``between_polls``: the worker's bucket pass, run in the loop's thread between two polls."""
         return ConsumeLoop(self.log, SERVICE, group, list(ALL_TOPICS), handlers.reactions(self.store, self.policy),
-                           store=self.store)
+                           store=self.store, between_polls=between_polls)
 
     def sweep(self) -> int:
         return handlers.sweep_deadlines(self.store, EventPublisher(self.log, SERVICE), self.clock, self.policy)

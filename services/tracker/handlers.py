@@ -21,7 +21,12 @@ TRACKER_COLLECTIONS = (CASES, BUCKETS)
 CASE_INDEXES = (["reported_at"], ["state"], ["next_sla_check"], ["has_pending"], ["breaches_open_count"], ["owner.id"],
                 ["org.street"], ["org.community"], ["org.grid"], ["org.unit"])
 BUCKET_INDEXES = (["scope", "day"],)
-APPLIED_WINDOW = 300  # a bucket remembers the last changes it took, so a change retried after a crash counts once
+# A bucket remembers, for each of the last APPLIED_WINDOW cases whose changes it took, the number of the
+# case's latest change it took (a case's changes are numbered in the order they were projected and are
+# added in that order), so a change repeated after a crash between a pass's bucket and case writes counts
+# once. The repeat comes in the very next pass of the same cases, so the window must hold one pass's cases.
+APPLIED_WINDOW = 300
+BUCKET_PASS_CASES = 200  # cases a bucket pass takes at most (the worker's passes, docs/indicators.md)
 ATTEMPTS = 50
 
 
@@ -35,8 +40,8 @@ def prepare_store(store: DocumentStore) -> None:
 def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> list[Envelope]:
     """Fold the event into its case. The event id, the case's new indicator facts and the pending bucket
     change are recorded in one compare-and-set write, so a redelivered event changes nothing. The
-    buckets are brought up to date off this path, by ``add_pending_to_buckets`` (the worker's timer),
-    so projecting an event costs one read and one write."""
+    buckets are brought up to date off this path, by ``add_pending_to_buckets`` (the worker's bucket
+    pass, between two polls of the same loop), so projecting an event costs one read and one write."""
     document = to_document(event)
     for _ in range(ATTEMPTS):
         case = store.get(CASES, event.subject)
@@ -71,9 +76,10 @@ def _no_facts() -> dict:
 
 
 def add_pending_to_buckets(store: DocumentStore, *, batch: int = 500) -> int:
-    """Add the cases' pending changes to the indicator buckets, then clear them (a timer in the worker;
-    tests call it before reading indicators). Each bucket remembers the ids of the changes it took
-    last, so a change repeated after a crash between the two steps counts once. Returns the cases done."""
+    """Add the cases' pending changes to the indicator buckets, then clear them (the worker's bucket pass,
+    in its consume loop's thread; tests call it before reading indicators). Each bucket remembers the
+    latest change it took of each recent case, so a change repeated after a crash between the two steps
+    counts once. Returns the cases done."""
     done = 0
     for case in store.find(CASES, {"has_pending": True}, sort=[("_id", 1)], limit=batch):
         changes = case.get("pending") or []
@@ -119,11 +125,36 @@ def bucket_with(bucket: dict | None, key: str, change: dict, change_id: str) -> 
     if bucket is None:
         return {**indicators.add_to_bucket({"_id": key, **indicators.bucket_fields(key)}, change),
                 "applied": [change_id]}
-    if change_id in bucket.get("applied", []):
+    taken, others = _applied_besides(bucket.get("applied", []), change_id)
+    if taken:
         return None
     updated = indicators.add_to_bucket(bucket, change)
-    updated["applied"] = [*bucket.get("applied", []), change_id][-APPLIED_WINDOW:]
+    updated["applied"] = [*others, change_id][-APPLIED_WINDOW:]
     return updated
+
+
+def _applied_besides(applied: list[str], change_id: str) -> tuple[bool, list[str]]:
+    """Whether a bucket that remembers ``applied`` took the change — the same id, or for a case's numbered
+    change (``<case>#<n>``) a change of that case numbered ``n`` or later — and what it remembers of
+    other changes (of other cases). Scans the window once: this runs for every change and bucket of a
+    pass."""
+    case_id, number = _numbered(change_id)
+    if case_id is None:
+        return change_id in applied, applied  # the replay's one id per batch
+    prefix = f"{case_id}#"
+    mine = [a for a in applied if a.startswith(prefix)]
+    if any(_numbered(a)[1] >= number for a in mine):
+        return True, applied
+    others = list(applied)
+    for a in mine:  # one, unless the bucket was written before the window held cases
+        others.remove(a)
+    return False, others
+
+
+def _numbered(change_id: str) -> tuple[str | None, int]:
+    """(case id, number) of a case's numbered change id, else (None, 0)."""
+    case_id, _, number = change_id.rpartition("#")
+    return (case_id, int(number)) if case_id and number.isdigit() else (None, 0)
 
 
 def mark_sla_published(store: DocumentStore, case_id: str, marks: list[str], policy: SlaPolicy) -> None:

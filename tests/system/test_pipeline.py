@@ -167,6 +167,21 @@ def test_killing_services_while_reports_flow_loses_and_duplicates_nothing(system
     listed = requests.get(f"{system.url('tracker')}/api/v1/cases?per_page=500", headers=system.staff(),
                           timeout=10).json()
     assert listed["total"] == len(accepted)
+    # the indicator buckets (the tracker worker's bucket passes, one of them perhaps cut off by a kill)
+    # count every case once: neither a change lost nor one added twice
+    assert received_in_buckets(system, expected=len(accepted)) == len(accepted)
+
+
+def received_in_buckets(system, expected: int, timeout_s: float = 30) -> int:
+    """The district's ``received`` indicator once it equals ``expected`` (the buckets trail the cases by a
+    bucket pass), or as it is at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        received = requests.get(f"{system.url('tracker')}/api/v1/indicators", headers=system.staff(),
+                                timeout=10).json()["indicators"]["received"]
+        if received == expected or time.monotonic() > deadline:
+            return received
+        time.sleep(0.5)
 
 
 def test_a_case_can_be_followed_through_all_four_services_logs_by_its_correlation_id(system):

@@ -44,7 +44,7 @@ def test_rebuilt_projections_equal_the_live_ones(backend_settings):
         if tracker.store.count(handlers.CASES) == cases and sum(
                 len(c["event_ids"]) for c in tracker.store.find(handlers.CASES)) == len(events):
             break
-    while handlers.add_pending_to_buckets(tracker.store):  # what the worker's timer does
+    while handlers.add_pending_to_buckets(tracker.store):  # what the worker's bucket passes do
         pass
     live_buckets, live_cases = snapshot(tracker)
     assert len(live_cases) == cases

@@ -238,3 +238,17 @@ def test_a_store_down_at_flush_retries_the_batch_buffered_and_loses_nothing(log,
     loop(log, {"CaseReported": lambda e: record_and_classify(store, e)}, store=store).run(max_idle_polls=2)
     assert store.get("seen", "all")["ids"] == [report.id]
     assert len(read_all(log, ROUTER_EVENTS)) == 1
+
+
+
+def test_work_between_polls_runs_in_the_loops_thread_before_the_first_poll_and_after_each_poll(log):
+    reports = [Envelope(type="CaseReported", source="/i", subject=f"GD-{i}", data=REPORT) for i in range(2)]
+    log.append(INTAKE_EVENTS, [encode(r) for r in reports])
+    steps = []
+    reactions = {"CaseReported": lambda event: steps.append(("react", threading.current_thread())) or []}
+    loop(log, reactions, between_polls=lambda: steps.append(("between", threading.current_thread()))).run(
+        max_idle_polls=2)
+    me = threading.current_thread()
+    # once subscribed; never while a batch is handled; after it, after the first empty poll (the second ends
+    # the run)
+    assert steps == [("between", me), ("react", me), ("react", me), ("between", me), ("between", me)]
