@@ -188,6 +188,8 @@ class Classifier:
                      and self.blend.rules_out(reading.emergency))
         if (emergencies or alarmed) and not ruled_out or learned:
             tier, confidence = "emergency", max(confidence, 0.9)
+        elif reading and reading.coordination is not None:
+            tier = self.blend.tier(reading.coordination)
         else:
             tier = self._tier(category, found.text)
         explanation = {
@@ -211,6 +213,8 @@ class Classifier:
                 "ngrams": self.model.top_ngrams(reading, category) if category in self.model.classes else [],
                 "emergency_probability": round(reading.emergency, 3), "emergency_by_model": learned,
                 "emergency_ruled_out_by_model": ruled_out}
+        if reading.coordination is not None:
+            said["coordination_probability"] = round(reading.coordination, 3)
         if emergency:
             said["emergency_ngrams"] = self.model.top_ngrams(reading)
         return said

@@ -7,7 +7,9 @@ Danger now: the lexicon's standing dangers and cries for help, or the model's p(
 ``emergency_threshold``; a danger the lexicon *dismissed* (negated, past, feared, a drill) vetoes a
 model-only emergency unless the model is surer than ``veto_below``; and the model overrules a lexicon danger
 that is only figurative words when it all but rules danger out (p(emergency) below ``rules_out_below``:
-"救命啊 我家猫跑丢了"; the classifier decides what is figurative). The weights were chosen by
+"救命啊 我家猫跑丢了"; the classifier decides what is figurative). Tier of a report that is no emergency:
+the model's p(needs another party) from ``coordination_from`` is `coordination`, below it `general` (the
+lexicon's category tiers and coordination words when the model has no tier part). The weights were chosen by
 cross-validation grouped by author (``griddesk classify --cross-validate``, docs/classifier.md)."""
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class Blend:
     rules_out_below: float = 0.1  # 0.03-0.15 kept every CV emergency; 0.1: false emergencies 6.6 % → 5.2 %
     says_nothing_below: float = 0.5  # no lexicon evidence and the model this unsure: the text says nothing
     danger_decides_from: float = 0.1  # the model's p(the danger's category) from which the danger decides it
+    coordination_from: float = 0.5  # blending in the lexicon's tier cost new authors 1-13 points (docs/classifier.md)
     temperature: float = 3.0  # blended scores are sharper than probabilities: 3 is best calibrated (log loss)
 
     def scores(self, lexicon: Mapping[str, float], probabilities: Mapping[str, float],
@@ -40,6 +43,10 @@ class Blend:
     def rules_out(self, probability: float) -> bool:
         """The model all but rules out danger now: a figurative lexicon danger or cry for help is then none."""
         return probability < self.rules_out_below
+
+    def tier(self, coordination: float) -> str:
+        """The tier of a report that is no emergency, from the model's p(it needs another party)."""
+        return "coordination" if coordination >= self.coordination_from else "general"
 
     def danger_decides(self, categories: set[str], probabilities: Mapping[str, float]) -> bool:
         """A standing danger decides the category ("樓下垃圾房著火了" is safety) unless the model all but rules

@@ -32,7 +32,7 @@ def held_out_readings(rows: list[dict], classifier: Classifier, fold: Callable[[
         progress(f"fold {author}: training on {len(train)} reports, judging {len(test)}")
         subset = [rows[i] for i in train]
         fitted = fit([evidence[i].text for i in train], [r["category"] for r in subset],
-                     [r["tier"] == "emergency" for r in subset], **options)
+                     [r["tier"] for r in subset], **options)
         model = NgramModel(export(fitted, subset))
         with_model = classifier.with_model(model)
         held += [Held(rows[i], evidence[i], model.read(evidence[i].text), with_model) for i in test]
@@ -48,7 +48,8 @@ def verdict(item: Held, method: str, classifier: Classifier | None = None) -> Cl
         probabilities = item.reading.probabilities
         category = max(probabilities, key=lambda c: (probabilities[c], c))
         danger = item.reading.emergency >= classifier.blend.emergency_threshold
-        return Classification(category, "emergency" if danger else "general", probabilities[category])
+        calm = "general" if item.reading.coordination is None else classifier.blend.tier(item.reading.coordination)
+        return Classification(category, "emergency" if danger else calm, probabilities[category])
     return classifier.decide(item.evidence, item.reading)
 
 
@@ -73,17 +74,17 @@ def _score(items: list[Held], method: str, classifier_of) -> Scores:
 
 
 def report(held: list[Held], triage_below: float = 0.35) -> str:
-    """Per author (left out) and over all: category accuracy, emergency recall, false emergencies; then how
-    the combination's confidence sorts its verdicts for manual triage."""
-    lines = [f"{'author':<12} {'reports':>7}  " + "  ".join(f"{m + ' cat/recall/false':>28}" for m in METHODS)]
+    """Per author (left out) and over all: category accuracy, emergency recall, false emergencies, tier
+    accuracy; then how the combination's confidence sorts its verdicts for manual triage."""
+    lines = [f"{'author':<12} {'reports':>7}  " + "  ".join(f"{m + ' cat/recall/false/tier':>35}" for m in METHODS)]
     tables = {method: scores_by_author(held, method) for method in METHODS}
     for author in tables["lexicon"]:
         cells = []
         for method in METHODS:
             s = tables[method][author]
             cells.append(f"{s.category_accuracy:>9.1%} {s.emergency_recall:>7.1%} ({s.emergencies_found}/"
-                         f"{s.emergencies}) {s.false_emergency_rate:>5.1%}")
-        lines.append(f"{author:<12} {tables['lexicon'][author].total:>7}  " + "  ".join(f"{c:>28}" for c in cells))
+                         f"{s.emergencies}) {s.false_emergency_rate:>5.1%} {s.tier_accuracy:>6.1%}")
+        lines.append(f"{author:<12} {tables['lexicon'][author].total:>7}  " + "  ".join(f"{c:>35}" for c in cells))
     return "\n".join(lines + ["", triage(held, triage_below)])
 
 

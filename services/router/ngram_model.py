@@ -1,6 +1,8 @@
 """The trained half of the classifier: character n-grams of the folded text, tf-idf weighted, fed to two
 linear models learned from the labelled reports (``griddesk classify --train``, services/router/training.py):
-one multinomial logistic regression for the category and one binary logistic regression for danger now.
+one multinomial logistic regression for the category, one binary logistic regression for danger now and
+(format 2) one for whether a report that is no emergency needs another party (the tier: coordination or
+general).
 This module only *reads* such a model (services/router/data/model.json) and applies it, with the standard
 library: the features are computed here and the training uses this very function, so both sides agree.
 See docs/classifier.md."""
@@ -11,7 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
-FORMAT = 1  # the JSON layout below; a file of another layout is refused at start
+FORMAT = 2  # the JSON layout below; a file of another layout is refused at start
+READABLE_FORMATS = (1, 2)  # format 1 has no tier model: the lexicon then decides the tier
 NGRAM_SIZES = (1, 2, 3)
 TOP_NGRAMS = 5  # how many contributing n-grams an explanation lists
 
@@ -32,6 +35,7 @@ class Reading:
     probabilities: dict[str, float]  # category -> p, summing to 1
     emergency: float  # p(danger now)
     features: dict[str, float]  # n-gram -> its tf-idf value (l2-normalised), for the explanation
+    coordination: float | None = None  # p(needs another party | no emergency); None: the model has no tier part
 
 
 class NgramModel:
@@ -42,8 +46,10 @@ class NgramModel:
         self.sublinear_tf: bool = bool(spec["sublinear_tf"])
         self.intercepts: tuple[float, ...] = tuple(spec["intercepts"])
         self.emergency_intercept: float = float(spec["emergency_intercept"])
-        # n-gram -> (idf, weights per class, emergency weight): one lookup per n-gram of the report
-        self._features = {gram: (idf, tuple(weights), emergency) for gram, idf, weights, emergency in spec["features"]}
+        self.coordination_intercept: float | None = spec.get("coordination_intercept")
+        # n-gram -> (idf, weights per class, emergency weight, coordination weight): one lookup per n-gram
+        self._features = {row[0]: (row[1], tuple(row[2]), row[3], row[4] if len(row) > 4 else 0.0)
+                          for row in spec["features"]}
         self.training = dict(spec.get("training") or {})
 
     def features(self, text: str) -> dict[str, float]:
@@ -58,11 +64,14 @@ class NgramModel:
         features = self.features(text)
         logits = list(self.intercepts)
         emergency = self.emergency_intercept
+        coordination = self.coordination_intercept or 0.0
         for gram, value in features.items():
-            _, weights, danger = self._features[gram]
+            _, weights, danger, other_party = self._features[gram]
             logits = [logit + value * weight for logit, weight in zip(logits, weights)]
             emergency += value * danger
-        return Reading(dict(zip(self.classes, _softmax(logits))), _sigmoid(emergency), features)
+            coordination += value * other_party
+        return Reading(dict(zip(self.classes, _softmax(logits))), _sigmoid(emergency), features,
+                       None if self.coordination_intercept is None else _sigmoid(coordination))
 
     def top_ngrams(self, reading: Reading, category: str | None = None, limit: int = TOP_NGRAMS) -> list[dict]:
         """The n-grams that pushed hardest towards ``category`` (or towards danger when it is None), with
@@ -71,7 +80,7 @@ class NgramModel:
         index = self.classes.index(category) if category is not None else None
         contributions = []
         for gram, value in reading.features.items():
-            _, weights, danger = self._features[gram]
+            _, weights, danger, _ = self._features[gram]
             contribution = value * (danger if index is None else weights[index])
             if contribution > 0:
                 contributions.append((contribution, gram))
@@ -94,15 +103,17 @@ def _sigmoid(value: float) -> float:
 
 
 def _check(spec: Mapping) -> None:
-    if not isinstance(spec, Mapping) or spec.get("format") != FORMAT:
-        raise ModelFileError(f"not a griddesk n-gram model of format {FORMAT}")
-    missing = [key for key in ("version", "classes", "sublinear_tf", "intercepts", "emergency_intercept", "features")
-               if key not in spec]
+    if not isinstance(spec, Mapping) or spec.get("format") not in READABLE_FORMATS:
+        raise ModelFileError(f"not a griddesk n-gram model of format {' or '.join(map(str, READABLE_FORMATS))}")
+    tiers = spec["format"] >= 2
+    required = ("version", "classes", "sublinear_tf", "intercepts", "emergency_intercept", "features")
+    missing = [key for key in (*required, *(("coordination_intercept",) if tiers else ())) if key not in spec]
     if missing:
         raise ModelFileError(f"missing {', '.join(missing)}")
     size = len(spec["classes"])
     if len(spec["intercepts"]) != size:
         raise ModelFileError(f"{len(spec['intercepts'])} intercepts for {size} classes")
+    width, shape = (5, "emergency weight, coordination weight") if tiers else (4, "emergency weight")
     for row in spec["features"]:
-        if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], str) and len(row[2]) == size):
-            raise ModelFileError(f"a feature row is not [n-gram, idf, {size} weights, emergency weight]: {row!r:.80}")
+        if not (isinstance(row, list) and len(row) == width and isinstance(row[0], str) and len(row[2]) == size):
+            raise ModelFileError(f"a feature row is not [n-gram, idf, {size} weights, {shape}]: {row!r:.80}")

@@ -25,6 +25,7 @@ MIN_DF = 2  # an n-gram seen in one report only is that report's, not the langua
 KEEP_FEATURES = 12000  # the n-grams that weigh most (on any class or on danger): keeps model.json under ~3 MB
 CATEGORY_C = 10.0  # inverse regularisation, chosen by the grouped cross-validation (docs/classifier.md)
 EMERGENCY_C = 10.0
+COORDINATION_C = 10.0
 DECIMALS = 6  # weights are rounded, so the file does not depend on the last bits of the arithmetic
 
 
@@ -34,6 +35,7 @@ class Fitted:
     vectorizer: TfidfVectorizer
     category: LogisticRegression
     emergency: LogisticRegression
+    coordination: LogisticRegression  # of the reports that are no emergency: needs another party (vs general)
 
 
 def training_rows(data: Path = DATA) -> list[dict]:
@@ -48,26 +50,32 @@ def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def fit(texts: list[str], categories: list[str], emergencies: list[bool], *, category_c: float = CATEGORY_C,
-        emergency_c: float = EMERGENCY_C, keep: int = KEEP_FEATURES) -> Fitted:
+def fit(texts: list[str], categories: list[str], tiers: list[str], *, category_c: float = CATEGORY_C,
+        emergency_c: float = EMERGENCY_C, coordination_c: float = COORDINATION_C, keep: int = KEEP_FEATURES) -> Fitted:
     """Fit on folded texts; keep the ``keep`` n-grams that weigh most, then refit on those alone."""
-    first = _fit(texts, categories, emergencies, None, category_c, emergency_c)
+    options = (category_c, emergency_c, coordination_c)
+    first = _fit(texts, categories, tiers, None, *options)
     names = first.vectorizer.get_feature_names_out()
-    strength = abs(first.category.coef_).max(axis=0) + abs(first.emergency.coef_[0])
+    strength = (abs(first.category.coef_).max(axis=0) + abs(first.emergency.coef_[0])
+                + abs(first.coordination.coef_[0]))
     order = sorted(range(len(names)), key=lambda i: (-strength[i], names[i]))[:keep]
-    return _fit(texts, categories, emergencies, sorted(names[i] for i in order), category_c, emergency_c)
+    return _fit(texts, categories, tiers, sorted(names[i] for i in order), *options)
 
 
-def _fit(texts, categories, emergencies, vocabulary, category_c, emergency_c) -> Fitted:
+def _fit(texts, categories, tiers, vocabulary, category_c, emergency_c, coordination_c) -> Fitted:
     vectorizer = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=1 if vocabulary else MIN_DF,
                                  vocabulary=vocabulary)
     matrix = vectorizer.fit_transform(texts)
     category = LogisticRegression(C=category_c, max_iter=3000).fit(matrix, categories)
-    emergency = LogisticRegression(C=emergency_c, max_iter=3000, class_weight="balanced").fit(matrix, emergencies)
+    emergency = LogisticRegression(C=emergency_c, max_iter=3000, class_weight="balanced").fit(
+        matrix, [tier == "emergency" for tier in tiers])
+    calm = [i for i, tier in enumerate(tiers) if tier != "emergency"]
+    coordination = LogisticRegression(C=coordination_c, max_iter=3000).fit(
+        matrix[calm], [tiers[i] == "coordination" for i in calm])
     vectorizer.idf_ = vectorizer.idf_.round(DECIMALS)
-    for model in (category, emergency):
+    for model in (category, emergency, coordination):
         model.coef_, model.intercept_ = model.coef_.round(DECIMALS), model.intercept_.round(DECIMALS)
-    return Fitted(vectorizer, category, emergency)
+    return Fitted(vectorizer, category, emergency, coordination)
 
 
 def export(fitted: Fitted, rows: list[dict]) -> dict:
@@ -75,13 +83,16 @@ def export(fitted: Fitted, rows: list[dict]) -> dict:
     names = fitted.vectorizer.get_feature_names_out()
     category_weights = fitted.category.coef_.T.tolist()
     emergency_weights = fitted.emergency.coef_[0].tolist()
+    coordination_weights = fitted.coordination.coef_[0].tolist()
     idf = fitted.vectorizer.idf_.tolist()
     return {
         "format": FORMAT, "version": VERSION, "sublinear_tf": True,
         "classes": [str(c) for c in fitted.category.classes_],
         "intercepts": fitted.category.intercept_.tolist(),
         "emergency_intercept": float(fitted.emergency.intercept_[0]),
-        "features": [[str(name), idf[i], category_weights[i], emergency_weights[i]] for i, name in enumerate(names)],
+        "coordination_intercept": float(fitted.coordination.intercept_[0]),
+        "features": [[str(name), idf[i], category_weights[i], emergency_weights[i], coordination_weights[i]]
+                     for i, name in enumerate(names)],
         "training": describe(rows),
     }
 
@@ -95,12 +106,13 @@ def describe(rows: list[dict]) -> dict:
             "by_author": dict(sorted(Counter(r["author"] for r in rows).items())),
             "by_category": dict(sorted(Counter(r["category"] for r in rows).items())),
             "hyperparameters": {"ngrams": "1-3 characters", "min_df": MIN_DF, "kept": KEEP_FEATURES,
-                                "category_C": CATEGORY_C, "emergency_C": EMERGENCY_C, "decimals": DECIMALS}}
+                                "category_C": CATEGORY_C, "emergency_C": EMERGENCY_C,
+                                "coordination_C": COORDINATION_C, "decimals": DECIMALS}}
 
 
 def fit_rows(rows: list[dict], fold: Callable[[str], str], **options) -> Fitted:
     texts = [fold(r["text"]) for r in rows]
-    return fit(texts, [r["category"] for r in rows], [r["tier"] == "emergency" for r in rows], **options)
+    return fit(texts, [r["category"] for r in rows], [r["tier"] for r in rows], **options)
 
 
 def train(rows: list[dict], fold: Callable[[str], str]) -> dict:

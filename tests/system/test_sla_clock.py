@@ -95,7 +95,7 @@ class Running:
 
 def test_waiting_pauses_the_clock_and_extensions_move_the_breach(system):
     key = {"X-API-Key": auth.issue_api_key(system.intake.store, "hotline")}
-    texts = {"waiting": "3号楼2单元楼道灯坏了好几天", "approved": "单元门禁坏了，门关不上", "refused": "楼道扶手松了"}
+    texts = {"waiting": "3号楼2单元楼道灯坏了好几天", "approved": "楼道里的窗户关不上了", "refused": "楼道扶手松了"}
     reports = {}
     for name, text in texts.items():
         response = system.client.post("/api/v1/reports", headers=key,

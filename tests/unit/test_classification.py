@@ -131,16 +131,18 @@ def test_the_labelled_sets_hold_their_figures(classifier, name):
     measure 100% category and recall), so they only show that the model learned them; the honest figure for
     unseen writers is the grouped cross-validation (docs/classifier.md), the two independent sets'
     figures measured once before they joined the corpus, and independent3.jsonl and independent4.jsonl, never
-    trained on (floors at their figures: 93.5% / 100% / 4.5% and 89.5% / 100% / 5.1%, same page)."""
+    trained on (floors at their figures: 93.5% / 100% / 4.5% and 89.0% / 100% / 3.8%, same page)."""
     rows = _rows(name)
     scores = evaluate(rows, lambda text, hint: classify(classifier, text, hint))
     floors = {"evaluation.jsonl": (0.98, 1.0, 0.05), "held_out.jsonl": (0.98, 1.0, 0.05),
               "unseen.jsonl": (0.98, 1.0, 0.05), "fresh.jsonl": (0.98, 1.0, 0.05),
               "corpus/independent.jsonl": (0.98, 1.0, 0.05), "corpus/independent2.jsonl": (0.98, 1.0, 0.05),
-              "independent3.jsonl": (0.93, 1.0, 0.05), "independent4.jsonl": (0.89, 1.0, 0.055)}
+              "independent3.jsonl": (0.93, 1.0, 0.05), "independent4.jsonl": (0.89, 1.0, 0.04)}
     category, recall, false_emergencies = floors[name]
     assert scores.category_accuracy >= category and scores.emergency_recall >= recall
     assert scores.false_emergency_rate <= false_emergencies
+    if name.startswith("independent"):  # the tier model's figures on reports it never saw: 89.5% and 88.0%
+        assert scores.tier_accuracy >= 0.87
 
 
 def test_the_sets_cover_every_category_and_both_scripts():

@@ -123,3 +123,14 @@ def test_the_explanation_holds_no_nested_arrays(classifier):
 
     verdict = classifier.classify(to_simplified("電梯困人了，有人被困在電梯裡"))
     assert verdict.explanation["model"]["emergency_ngrams"] and not nested(verdict.explanation)
+
+
+def test_the_model_decides_whether_a_calm_report_needs_another_party(classifier):
+    text = "楼道灯坏了"
+    alone = Reading(reading({"facility": 0.9}).probabilities, 0.01, {}, coordination=0.2)
+    others = Reading(reading({"facility": 0.9}).probabilities, 0.01, {}, coordination=0.8)
+    assert decide(classifier, text, alone).tier == "general"
+    needs = decide(classifier, text, others)
+    assert needs.tier == "coordination" and needs.explanation["model"]["coordination_probability"] == 0.8
+    emergency = Reading(reading({"safety": 0.9}).probabilities, 0.9, {}, coordination=0.1)
+    assert decide(classifier, "厨房里嘶嘶的响闻着有点臭鸡蛋味", emergency).tier == "emergency"

@@ -35,7 +35,7 @@ def test_the_committed_model_loads_and_reads_every_category():
     reading = model.read("楼道灯坏了")
     assert len(model.classes) == 15 and abs(sum(reading.probabilities.values()) - 1) < 1e-9
     assert max(reading.probabilities, key=reading.probabilities.get) == "facility"
-    assert 0 <= reading.emergency <= 1
+    assert 0 <= reading.emergency <= 1 and 0 <= reading.coordination <= 1
     assert model.training["reports"] > 2000 and model.training["by_author"]["independent2"] == 200
 
 
@@ -51,10 +51,26 @@ def test_no_model_means_the_lexicon_alone(lexicon_only):
     ({"format": 1, "version": "x", "classes": ["a"], "sublinear_tf": True, "intercepts": [0.0],
       "emergency_intercept": 0.0, "features": [["楼", 1.0, [1.0, 2.0], 0.0]]}, "feature row"),
     ({"format": 1, "classes": []}, "missing version"),
+    ({"format": 2, "version": "x", "classes": ["a"], "sublinear_tf": True, "intercepts": [0.0],
+      "emergency_intercept": 0.0, "features": []}, "missing coordination_intercept"),
+    ({"format": 2, "version": "x", "classes": ["a"], "sublinear_tf": True, "intercepts": [0.0],
+      "emergency_intercept": 0.0, "coordination_intercept": 0.0, "features": [["楼", 1.0, [1.0], 0.0]]},
+     "coordination weight"),
 ])
 def test_a_bad_model_is_refused_with_the_reason(spec, message):
     with pytest.raises(ModelFileError, match=message):
         NgramModel(spec)
+
+
+def test_a_model_of_format_1_has_no_tier_part_and_the_lexicon_decides_the_tier(lexicon_only):
+    old = NgramModel({"format": 1, "version": "x", "classes": ["facility", "other"], "sublinear_tf": True,
+                      "intercepts": [0.0, 0.0], "emergency_intercept": -3.0,
+                      "features": [["灯", 1.0, [2.0, -2.0], 0.0]]})
+    reading = old.read("楼道灯坏了")
+    assert reading.coordination is None and reading.probabilities["facility"] > 0.5
+    verdict = lexicon_only.with_model(old).classify("楼道灯坏了，跟物业说了好几次")
+    assert verdict.tier == lexicon_only.classify("楼道灯坏了，跟物业说了好几次").tier == "coordination"
+    assert "coordination_probability" not in verdict.explanation["model"]
 
 
 def test_a_bad_model_file_stops_the_router_at_start(tmp_path, monkeypatch):
@@ -85,11 +101,13 @@ def test_pure_python_inference_equals_scikit_learn(lexicon_only):
     matrix = fitted.vectorizer.transform(texts)
     categories = fitted.category.predict_proba(matrix)
     emergencies = fitted.emergency.predict_proba(matrix)[:, 1]
+    coordination = fitted.coordination.predict_proba(matrix)[:, 1]
     for i, text in enumerate(texts):
         reading = model.read(text)
         for j, name in enumerate(fitted.category.classes_):
             assert reading.probabilities[name] == pytest.approx(categories[i, j], abs=1e-9)
         assert reading.emergency == pytest.approx(emergencies[i], abs=1e-9)
+        assert reading.coordination == pytest.approx(coordination[i], abs=1e-9)
 
 
 def test_training_is_deterministic(lexicon_only):

@@ -189,7 +189,7 @@ def test_five_similar_reports_from_one_compound_become_one_concentrated_case_wit
         clock.value += timedelta(hours=3)
         results.append(handlers.assign_new_case(
             reported(text, {"unit_code": compound_units[n]["code"]}, case_id=f"k{n}", reporter=f"居民{n}"), deps))
-    assert all(r[0].data["tier"] == "general" for r in results[:4])  # four are not yet a cluster
+    assert all(r[0].data["tier"] in ("general", "coordination") for r in results[:4])  # four are not yet a cluster
     last = results[4]
     assert last[0].data["tier"] == "concentrated" and last[0].data["explanation"]["cluster"]["size"] == 5
     owner = assigned(last)[0]
@@ -215,4 +215,4 @@ def test_one_resident_reporting_the_same_problem_five_times_is_not_a_concentrate
         clock.value += timedelta(hours=1)
         classified = handlers.assign_new_case(reported("垃圾好几天没人清运", {"unit_code": compound_units[n]["code"]},
                                                        case_id=f"same{n}"), deps)[0]
-        assert classified.data["tier"] == "general"
+        assert classified.data["tier"] != "concentrated"
