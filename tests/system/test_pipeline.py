@@ -138,7 +138,7 @@ def test_killing_services_while_reports_flow_loses_and_duplicates_nothing(system
         try:
             # the second round reports another problem in each unit: the same one would be merged
             for n, unit in enumerate(unit_codes * 2):
-                text = f"第{n}号：楼道灯坏了" if n < len(unit_codes) else f"第{n}号：单元门禁坏了，刷卡开不了门"
+                text = f"第{n}号：楼道灯坏了" if n < len(unit_codes) else f"第{n}号：楼道里的窗户关不上了"
                 accepted.append(report(system, unit, text=text))
                 time.sleep(0.02)
         except BaseException as error:  # surfaced below
