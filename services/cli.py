@@ -78,6 +78,10 @@ def _refuse_taken_ports(host: str, ports: dict[str, int]) -> None:
 
     for service, port in ports.items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # as the servers themselves bind: a TIME_WAIT left by an earlier connection does not take the
+            # port (on Linux the ports of the tests lie in the ephemeral range, where a client's closed
+            # connection often leaves one), a server listening on it does
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as error:

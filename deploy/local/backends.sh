@@ -33,6 +33,12 @@ POSTGRES_PORT="${POSTGRES_PORT:-$((FERRETDB_PORT + 1))}"
 # Test data, wiped at every start: nothing is worth an fsync (see deploy/local/README.md).
 POSTGRES_FSYNC="${POSTGRES_FSYNC:-off}"
 POSTGRES_OS_USER="${POSTGRES_OS_USER:-postgres}"     # who runs the server when we are root
+# Extra server settings, "name=value" words, e.g. to see what FerretDB sends:
+# POSTGRES_SETTINGS="shared_preload_libraries=pg_stat_statements log_min_duration_statement=50"
+POSTGRES_SETTINGS="${POSTGRES_SETTINGS:-}"
+# GIN indexes for the filters FerretDB pushes down (postgresql/ferretdb_lookup_indexes.sql); off = FerretDB's own only
+POSTGRES_LOOKUP_INDEXES="${POSTGRES_LOOKUP_INDEXES:-on}"
+FERRETDB_PPROF="${FERRETDB_PPROF:-}"   # host:port for ferretdb-local's Go /debug/pprof; none if empty
 START_TIMEOUT="${BACKENDS_START_TIMEOUT:-90}"   # seconds, for both backends together
 STOP_TIMEOUT="${BACKENDS_STOP_TIMEOUT:-20}"     # seconds of SIGTERM grace per process
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
@@ -399,7 +405,13 @@ launch_postgres() {
         tail_log "$POSTGRES_VAR/initdb.log"
         die "initdb failed"
     fi
-    log "starting postgresql on $HOST:$POSTGRES_PORT (fsync=$POSTGRES_FSYNC)"
+    log "starting postgresql on $HOST:$POSTGRES_PORT (fsync=$POSTGRES_FSYNC${POSTGRES_SETTINGS:+ $POSTGRES_SETTINGS})"
+    local setting
+    local -a extra=()
+    # FerretDB binds the field name of `_jsonb -> $1 @> $2` as a parameter: only a custom plan, made with the
+    # value known, can match it to an index expression (see postgresql/ferretdb_lookup_indexes.sql)
+    [[ "$POSTGRES_LOOKUP_INDEXES" == on ]] && extra+=(-c plan_cache_mode=force_custom_plan)
+    for setting in $POSTGRES_SETTINGS; do extra+=(-c "$setting"); done
     # TCP on 127.0.0.1 only, no Unix socket (a long GRIDDESK_VAR would overflow its path limit).
     # max_connections: ferretdb-local's pool (-pool-size 120) and a few for probes.
     # fsync, synchronous_commit and full_page_writes follow POSTGRES_FSYNC: this is a test database.
@@ -408,17 +420,23 @@ launch_postgres() {
         exec nohup "${DB_OWNER[@]}" "$PG_DIR/postgres" -D "$data" -p "$POSTGRES_PORT" \
             -c listen_addresses="$HOST" -c unix_socket_directories= -c max_connections=140 \
             -c fsync="$POSTGRES_FSYNC" \
-            -c synchronous_commit="$POSTGRES_FSYNC" -c full_page_writes="$POSTGRES_FSYNC" \
+            -c synchronous_commit="$POSTGRES_FSYNC" -c full_page_writes="$POSTGRES_FSYNC" "${extra[@]}" \
             </dev/null >"$POSTGRES_LOG" 2>&1 8>&- 9>&-
     ) &
     echo $! >"$POSTGRES_PID"
 }
 
 # FerretDB keeps its collections in the database "ferretdb" (one schema per MongoDB database).
+# The event trigger that gives its tables usable lookup indexes goes in before FerretDB creates any.
 create_ferretdb_database() {
     if ! timeout 30 "$PG_DIR/createdb" -h "$HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" ferretdb \
         >>"$POSTGRES_LOG" 2>&1; then
         fail_start "createdb ferretdb failed"
+    fi
+    [[ "$POSTGRES_LOOKUP_INDEXES" == on ]] || return 0
+    if ! timeout 30 "$PG_DIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$POSTGRES_PORT" -U "$POSTGRES_USER" \
+        -d ferretdb -f "$HERE/postgresql/ferretdb_lookup_indexes.sql" >>"$POSTGRES_LOG" 2>&1; then
+        fail_start "installing the lookup-index trigger (postgresql/ferretdb_lookup_indexes.sql) failed"
     fi
 }
 
@@ -434,6 +452,7 @@ launch_ferretdb() {
         log "starting ferretdb on $HOST:$FERRETDB_PORT (sqlite in $FERRETDB_VAR/data/)"
     fi
     echo "$FERRETDB_BACKEND" >"$FERRETDB_VAR/handler"
+    [[ -n "$FERRETDB_PPROF" ]] && storage+=(-pprof "$FERRETDB_PPROF")
     nohup "$FERRETDB_BIN" -listen "$HOST:$FERRETDB_PORT" "${storage[@]}" \
         </dev/null >"$FERRETDB_LOG" 2>&1 8>&- 9>&- &
     echo $! >"$FERRETDB_PID"

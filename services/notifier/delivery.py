@@ -20,6 +20,7 @@ from typing import Callable
 
 from shared.errors import Conflict
 from shared.events.envelope import Envelope, derived_id, from_document, to_document
+from shared.ports import DocumentStore
 from shared.publisher import EventPublisher
 from shared.unit_of_work import replace_all
 from services.notifier import emergencies, messages, metrics
@@ -43,9 +44,7 @@ class DeliveryStep:
         self.mark_interrupted()
         emergencies.repeat_due_alerts(self.deps)
         now = stamp(self.deps.clock.now())
-        due = self.deps.store.find(NOTIFICATIONS, {"state": {"$in": list(DUE_STATES)},
-                                                   "next_attempt_at": {"$lte": now}},
-                                   sort=[("next_attempt_at", 1)], limit=self.batch)
+        due = _due_deliveries(self.deps.store, now, self.batch)
         groups: dict[tuple, list[dict]] = defaultdict(list)
         for delivery in due:
             key = (delivery["recipient"]["id"], delivery["channel"]) if delivery["held"] else (delivery["_id"],)
@@ -201,9 +200,20 @@ class DeliveryStep:
             metrics.NOTIFICATIONS.labels(delivery["channel"], "dead_lettered").inc()
 
     def report_dead_letters(self) -> int:
-        count = self.deps.store.count(NOTIFICATIONS, {"state": {"$in": list(DEAD_LETTER_STATES)}})
+        count = sum(self.deps.store.count(NOTIFICATIONS, {"state": state}) for state in DEAD_LETTER_STATES)
         metrics.DEAD_LETTERS.set(count)
         return count
+
+
+# The delivery loop asks for notifications by state with one equality per state rather than one
+# {"$in": [...]}: a MongoDB serves both from the state index, but FerretDB v1 (the local test backend)
+# pushes only equality down to its storage and tests an $in in Go against every notification ever stored,
+# twice per pass (deploy/local/README.md, "Lookup indexes").
+def _due_deliveries(store: DocumentStore, now: str, limit: int) -> list[dict]:
+    found = [delivery for state in DUE_STATES
+             for delivery in store.find(NOTIFICATIONS, {"state": state, "next_attempt_at": {"$lte": now}},
+                                        sort=[("next_attempt_at", 1)], limit=limit)]
+    return sorted(found, key=lambda d: (d["next_attempt_at"], d["_id"]))[:limit]
 
 
 def _resolved(delivery: dict, change: dict, announce: Envelope | None) -> dict:

@@ -195,3 +195,19 @@ def test_the_timetable_of_scheduled_messages():
     next_fire = {name: trigger.get_next_fire_time(None, start).isoformat() for name, trigger in plan.items()}
     assert next_fire == {"daily_digest": "2026-11-29T18:00:00+08:00", "weekly_digest": "2026-11-30T18:00:00+08:00",
                          "meeting_reminder": "2027-01-01T09:00:00+08:00", "visit_reminder": "2026-12-01T09:00:00+08:00"}
+
+
+def test_due_deliveries_of_every_due_state_come_oldest_first_up_to_the_batch(deps):
+    # asked one state at a time (FerretDB pushes only equality down), merged back into one order
+    from services.notifier.delivery import _due_deliveries
+    from services.notifier.domain import DEAD_LETTER_STATES, DUE_STATES, SENT, stamp
+
+    at = [stamp(NIGHT + timedelta(minutes=m)) for m in range(6)]
+    rows = [("n5", DUE_STATES[0], at[5]), ("n1", DUE_STATES[1], at[1]), ("n0", DUE_STATES[0], at[0]),
+            ("n2", DUE_STATES[0], at[2]), ("n3", DUE_STATES[1], at[3]), ("s0", SENT, at[0]),
+            ("d0", DEAD_LETTER_STATES[0], at[0]), ("d1", DEAD_LETTER_STATES[1], at[0])]
+    for id, state, next_attempt in rows:
+        deps.store.insert(NOTIFICATIONS, {"_id": id, "state": state, "next_attempt_at": next_attempt})
+    assert [d["_id"] for d in _due_deliveries(deps.store, at[4], limit=3)] == ["n0", "n1", "n2"]
+    assert [d["_id"] for d in _due_deliveries(deps.store, at[4], limit=10)] == ["n0", "n1", "n2", "n3"]
+    assert DeliveryStep(deps, Published()).report_dead_letters() == 2

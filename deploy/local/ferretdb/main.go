@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // -pprof: where FerretDB's own CPU goes (go tool pprof http://ADDR/debug/pprof/profile)
 	"net/url"
 	"os"
 	"os/signal"
@@ -44,6 +46,7 @@ func main() {
 	poolSize := flag.Int("pool-size", 120, "PostgreSQL connections FerretDB may open (pool_max_conns)")
 	dir := flag.String("dir", "", "SQLite data directory (required with -handler sqlite; created if missing)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	pprofAddr := flag.String("pprof", "", "serve Go's /debug/pprof on this address (e.g. 127.0.0.1:6060); off if empty")
 	flag.Parse()
 
 	var level slog.Level
@@ -82,6 +85,10 @@ func main() {
 	default:
 		fmt.Fprintf(os.Stderr, "ferretdb-local: -handler must be postgresql or sqlite, not %q\n", *handler)
 		os.Exit(2)
+	}
+
+	if *pprofAddr != "" {
+		go func() { logger.Error("pprof stopped", "error", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
