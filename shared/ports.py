@@ -90,6 +90,10 @@ class DocumentStore(Protocol):
 
     def count(self, collection: str, filter: Filter | None = None) -> int: ...
 
+    def count_by(self, collection: str, fields: Sequence[str], filter: Filter | None = None) -> dict[tuple, int]:
+        """How many documents matching ``filter`` hold each combination of the fields' scalar values (None
+        for a missing field): one query where ``count`` would need one per combination."""
+
     def ping(self) -> None:
         """Raise BackendUnavailable unless the store answers."""
 

@@ -230,6 +230,10 @@ class BatchingStore:
         self._flush_for_query(collection)
         return self._store.count(collection, filter)
 
+    def count_by(self, collection: str, fields: Sequence[str], filter: Filter | None = None) -> dict[tuple, int]:
+        self._flush_for_query(collection)
+        return self._store.count_by(collection, fields, filter)
+
     def _flush_for_query(self, collection: str) -> None:
         batch = self._batch()
         if batch is not None:

@@ -29,12 +29,13 @@ def count_breach(case: dict, deadline: str) -> None:
 
 
 def refresh_gauges(store: DocumentStore, cases: str) -> None:
-    """Recount the gauges from the store (indexed counts; run by the worker's timer)."""
-    open_filter = {"state": {"$nin": CLOSED_STATES}}
+    """Recount the gauges from the store (run by the worker's timer): the open cases per tier and level in
+    one grouped count, not one count per pair (a MongoDB-wire server that cannot serve ``$nin`` from an
+    index reads every case once instead of 44 times)."""
+    open_cases = store.count_by(cases, ["tier", "owner.level"], {"state": {"$nin": CLOSED_STATES}})
     for tier in TIERS:
         for level in ACTOR_LEVELS:
-            CASES_OPEN.labels(tier, level).set(store.count(cases, {**open_filter, "tier": tier,
-                                                                  "owner.level": level}))
+            CASES_OPEN.labels(tier, level).set(open_cases.get((tier, level), 0))
     streets = Tally()
     for case in store.find(cases, {"breaches_open_count": {"$gt": 0}}):
         streets[(case.get("org") or {}).get("street") or "unknown"] += case["breaches_open_count"]

@@ -117,6 +117,14 @@ class MongoStore:
         with _translated(collection):
             return self._db[collection].count_documents(dict(filter or {}))
 
+    def count_by(self, collection: str, fields: Sequence[str], filter: Filter | None = None) -> dict[tuple, int]:
+        # positional names in the group key: a field path may hold a "." that a key cannot
+        key = {f"f{i}": f"${name}" for i, name in enumerate(fields)}
+        pipeline = [{"$match": dict(filter or {})}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
+        with _translated(collection):
+            groups = list(self._db[collection].aggregate(pipeline))
+        return {tuple(group["_id"].get(f"f{i}") for i in range(len(fields))): group["n"] for group in groups}
+
     def ping(self) -> None:
         with _translated("admin"):
             self._db.command("ping")

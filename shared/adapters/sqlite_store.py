@@ -164,6 +164,13 @@ class SqliteStore:
         return self._db(collection).execute(
             f"SELECT count(*) FROM {_table(collection)}{where}", params).fetchone()[0]
 
+    def count_by(self, collection: str, fields: Sequence[str], filter: Filter | None = None) -> dict[tuple, int]:
+        where, params = _where(filter)
+        columns = ", ".join(_field(name) for name in fields)
+        rows = self._db(collection).execute(
+            f"SELECT {columns}, count(*) FROM {_table(collection)}{where} GROUP BY {columns}", params).fetchall()
+        return {tuple(row[:-1]): row[-1] for row in rows}
+
     def ping(self) -> None:
         try:
             self._connections.get().execute("SELECT 1").fetchone()

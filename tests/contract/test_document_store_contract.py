@@ -93,7 +93,17 @@ def test_delete_removes_once(store):
 def test_an_empty_collection_answers_queries(store):
     assert store.find("nothing_here", {"x": 1}) == []
     assert store.count("nothing_here") == 0
+    assert store.count_by("nothing_here", ["kind"]) == {}
     store.ping()
+
+
+def test_count_by_counts_each_combination_of_values_in_one_query(store):
+    seed(store)
+    store.insert("things", {"_id": "no-kind", "n": 9, "org": {"grid": "G0"}})
+    assert store.count_by("things", ["kind"]) == {("even",): 3, ("odd",): 3, (None,): 1}
+    assert store.count_by("things", ["kind", "org.grid"], {"n": {"$nin": [0, 9]}}) == {
+        ("odd", "G1"): 1, ("even", "G2"): 1, ("odd", "G0"): 1, ("even", "G1"): 1, ("odd", "G2"): 1}
+    assert sum(store.count_by("things", ["org.grid"]).values()) == store.count("things")
 
 
 def test_concurrent_compare_and_set_writers_never_lose_an_update(backend_settings, store):
