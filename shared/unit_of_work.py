@@ -172,9 +172,9 @@ class BatchingStore:
         known = batch.known.get(key)
         if known is not None and known.document is not None:
             raise Conflict(f"{collection}/{document['_id']} exists")
-        stored = _copy({**document, "_v": 1})
-        batch.buffer(key, StoreWrite("insert", collection, document["_id"], stored))
-        return _copy(stored)
+        stored = {**document, "_v": 1}
+        batch.buffer(key, StoreWrite("insert", collection, document["_id"], _copy(stored)))
+        return stored  # as the adapters return it: the caller's own values, never the buffered copy's
 
     def replace(self, collection: str, document: Document) -> Document:
         batch = self._batch()
@@ -185,9 +185,9 @@ class BatchingStore:
         known = batch.known.get(key)
         if known is not None and known.slot is not None and (known.document or {}).get("_v") != version:
             raise Conflict(f"{collection}/{document['_id']} changed in this batch since version {version}")
-        stored = _copy({**document, "_v": version + 1})
-        batch.buffer(key, StoreWrite("replace", collection, document["_id"], stored, expected_v=version))
-        return _copy(stored)
+        stored = {**document, "_v": version + 1}
+        batch.buffer(key, StoreWrite("replace", collection, document["_id"], _copy(stored), expected_v=version))
+        return stored  # as the adapters return it: the caller's own values, never the buffered copy's
 
     def delete(self, collection: str, id: str) -> bool:
         batch = self._batch()

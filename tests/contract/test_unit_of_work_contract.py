@@ -254,3 +254,18 @@ def test_a_batch_larger_than_one_bulk_command_is_stored_whole(store):
             store.insert("many", {"_id": f"m{n:03}", "n": n})
         store.replace("many", {**store.get("many", "m000"), "n": -1})
     assert store.count("many") == 130 and store.get("many", "m000") == {"_id": "m000", "n": -1, "_v": 2}
+
+
+def test_what_a_batch_buffered_does_not_change_when_the_caller_changes_its_documents(store):
+    with store.batch():
+        given = {"_id": "a", "tags": ["x"], "nested": {"k": [1]}}
+        returned = store.insert("things", given)
+        given["tags"].append("from the argument")
+        returned["nested"]["k"].append("from the result")
+        read = store.get("things", "a")
+        assert read == {"_id": "a", "tags": ["x"], "nested": {"k": [1]}, "_v": 1}
+        read["tags"].append("from a read")
+        again = store.replace("things", {**store.get("things", "a"), "n": 2})
+        again["tags"].append("from the replace's result")
+        assert store.get("things", "a") == {"_id": "a", "tags": ["x"], "nested": {"k": [1]}, "n": 2, "_v": 2}
+    assert store.get("things", "a") == {"_id": "a", "tags": ["x"], "nested": {"k": [1]}, "n": 2, "_v": 2}
