@@ -463,6 +463,7 @@ def bench_store(sizes: tuple[int, ...], operations: int) -> None:
     import tempfile
     import uuid
 
+    from services.bench.report import load_average
     from services.bench.store_operations import run_store_bench
     from shared.backends import build_store, discard_namespace
 
@@ -470,14 +471,14 @@ def bench_store(sizes: tuple[int, ...], operations: int) -> None:
         settings = dataclasses.replace(BackendSettings.from_env(), data_dir=data_dir,
                                        namespace=f"benchstore{uuid.uuid4().hex[:8]}_")
         click.echo(f"backend {settings.backend} {settings.mongodb_uri if settings.backend == 'kafka' else data_dir}; "
-                   f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+                   f"load average {load_average()}")
         store = build_store(settings)
         try:
             results = run_store_bench(store, list(sizes), operations, click.echo)
         finally:
             store.close()
             discard_namespace(settings)
-    click.echo(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    click.echo(f"load average {load_average()}")
     click.echo(json.dumps(results))
 
 # ---------------------------------------------------------------- end of bench

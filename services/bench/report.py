@@ -153,3 +153,9 @@ def write_doc(path: Path, result: dict, profiles: dict[str, ProfileSummary], com
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, for a benchmark's log: on a shared machine they
+    say how much of it the run had."""
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())

@@ -186,7 +186,8 @@ class Classifier:
                                                                                          bool(found.dismissed))
         ruled_out = (bool(reading) and self._only_figurative(emergencies, alarms if alarmed else [])
                      and self.blend.rules_out(reading.emergency))
-        if (emergencies or alarmed) and not ruled_out or learned:
+        lexicon_danger = bool(emergencies or alarmed) and not ruled_out
+        if lexicon_danger or learned:
             tier, confidence = "emergency", max(confidence, 0.9)
         elif reading and reading.coordination is not None:
             tier = self.blend.tier(reading.coordination)
