@@ -37,12 +37,12 @@ and outside a batch every call goes straight to the adapter.
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence, TypeVar
 
+from shared import json_codec
 from shared.document_filters import Undecidable, matches, sorted_documents
 from shared.errors import BackendUnavailable, Conflict, StaleBatch
 from shared.ports import Document, DocumentStore, Filter, Sort, StoreWrite
@@ -302,7 +302,7 @@ def _copy(document: Document | None) -> Document | None:
     except _NotPlain:
         pass
     try:
-        return json.loads(json.dumps(document))
+        return json_codec.from_text(json_codec.to_bytes(document))
     except (TypeError, ValueError):
         return copy.deepcopy(document)
 

@@ -28,7 +28,12 @@ CHANNELS = ("hotline", "mini_program", "opinion_box", "visit", "patrol")
 
 
 def report_body(index: int, unit_codes: list[str]) -> dict:
-    text, hint = SAMPLE_TEXTS[index % len(SAMPLE_TEXTS)]
+    """Report ``index``: no two of the first ``len(SAMPLE_TEXTS) * len(unit_codes)`` reports share both
+    their unit and their problem — the same problem from the same unit is merged as a duplicate and never
+    notified. Each pass over the units moves the texts on by one (with 8 texts and 402 units, the (unit,
+    text) pairs of a plain ``index % 8`` repeated after 1,608 reports)."""
+    units = len(unit_codes)
+    text, hint = SAMPLE_TEXTS[(index % units + index // units) % len(SAMPLE_TEXTS)]
     return {"channel": CHANNELS[index % len(CHANNELS)], "text": f"{text}（{index}）",
             "reporter": {"name": "压测用户", "phone": f"139{index:08d}"},  # one resident each: never merged
             "location": {"unit_code": unit_codes[index % len(unit_codes)]}, "category_hint": hint}

@@ -13,7 +13,7 @@ from shared.observability.logs import log_context
 from shared.web import ApiError, error_response, require_api_key
 from services.intake import attachments, casework, domain, handlers, plain_language
 from services.intake.metrics import RATE_LIMITED, REPORTS_RECEIVED
-from services.intake.schemas import ReportIn, load_action
+from services.intake.schemas import load_action, load_report
 
 blueprint = Blueprint("intake", __name__)
 CASE_ID = "<case_id>"
@@ -79,7 +79,7 @@ def submit_report():
     _limit("key", g.api_client.key_id)
     body = _json_body()
     try:
-        submission = ReportIn().load(body)
+        submission = load_report(body)
     except ValidationError as error:
         raise ApiError(400, "invalid_report", "the report has invalid or unknown fields", error.messages)
     if submission["channel"] not in g.api_client.channels:

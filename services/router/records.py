@@ -4,9 +4,9 @@ write, so a redelivered event gets back exactly the events published the first t
 consumers drop) and nothing is decided twice ("interruptions can only cause delays")."""
 from __future__ import annotations
 
-import json
 from typing import Callable
 
+from shared import json_codec
 from shared.errors import BackendUnavailable, Conflict
 from shared.events.envelope import Envelope, from_document, to_document
 from shared.ports import DocumentStore
@@ -24,7 +24,7 @@ def react_once(store: DocumentStore, case_id: str, cause_id: str, decide: Decisi
     """The events for this cause, and whether they were decided now (False: remembered from before)."""
     for _ in range(ATTEMPTS):
         record = store.get(ROUTED_CASES, case_id)
-        done = json.loads(record["effects"]) if record else {}
+        done = json_codec.from_text(record["effects"]) if record else {}
         if cause_id in done:
             return [_decode(item) for item in done[cause_id]], False
         state, outputs = decide(record)
@@ -33,7 +33,7 @@ def react_once(store: DocumentStore, case_id: str, cause_id: str, decide: Decisi
         done[cause_id] = [_encode(item) for item in outputs]
         for stale in list(done)[:-KEEP_EFFECTS]:
             del done[stale]
-        document = {**state, "_id": case_id, "effects": json.dumps(done, ensure_ascii=False)}
+        document = {**state, "_id": case_id, "effects": json_codec.to_text(done)}
         try:
             if record is None:
                 store.insert(ROUTED_CASES, document)

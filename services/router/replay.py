@@ -3,11 +3,11 @@ routed under other rules, next to how they were routed. Reads the log with a thr
 that never commits, and the store; writes nothing and publishes nothing."""
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from shared import json_codec
 from shared.events.contracts import INTAKE_EVENTS
 from shared.events.envelope import Envelope
 from shared.events.wire import decode
@@ -91,7 +91,7 @@ def _before(router: Router, case_id: str) -> str:
 
 def _first_effects(record: dict) -> list[dict]:
     """The events of the case's first routing (its CaseReported), as stored with the record."""
-    done = json.loads(record.get("effects") or "{}")
+    done = json_codec.from_text(record.get("effects") or "{}")
     first = next(iter(done.values()), [])
     return [item["event"] for item in first if not item["topic"]]
 

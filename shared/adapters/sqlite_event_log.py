@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import base64
 import fcntl
-import json
 import sqlite3
 import time
 from typing import Iterable, Sequence
 
+from shared import json_codec
 from shared.adapters.sqlite_connection import SqliteConnections
 from shared.errors import BackendUnavailable
 from shared.events.wire import Message, Record
@@ -37,11 +37,11 @@ CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY);
 
 
 def _encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
-    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+    return json_codec.to_text([[name, base64.b64encode(value).decode()] for name, value in headers])
 
 
 def _decode_headers(text: str) -> tuple[tuple[str, bytes], ...]:
-    return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))
+    return tuple((name, base64.b64decode(value)) for name, value in json_codec.from_text(text))
 
 
 class SqliteEventLog:

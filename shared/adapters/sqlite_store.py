@@ -6,11 +6,11 @@ SQLite uses them for the filters and sorts that the port allows.
 """
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from typing import Any, Sequence
 
+from shared import json_codec
 from shared.adapters.sqlite_connection import SqliteConnections
 from shared.errors import BackendUnavailable, Conflict
 from shared.ports import Document, Filter, Sort, StoreWrite
@@ -99,7 +99,7 @@ class SqliteStore:
         try:
             with self._connections.write() as db:
                 db.execute(f"INSERT INTO {_table(collection)} (id, v, doc) VALUES (?, 1, ?)",
-                           (stored["_id"], json.dumps(stored, ensure_ascii=False)))
+                           (stored["_id"], json_codec.to_text(stored)))
         except sqlite3.IntegrityError as error:
             raise Conflict(f"{collection}/{stored['_id']}: {error}") from None
         except sqlite3.OperationalError as error:
@@ -109,7 +109,7 @@ class SqliteStore:
     def get(self, collection: str, id: str) -> Document | None:
         row = self._db(collection).execute(
             f"SELECT doc FROM {_table(collection)} WHERE id=?", (id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return json_codec.from_text(row[0]) if row else None
 
     def replace(self, collection: str, document: Document) -> Document:
         version = document["_v"]
@@ -119,7 +119,7 @@ class SqliteStore:
             with self._connections.write() as db:
                 changed = db.execute(
                     f"UPDATE {_table(collection)} SET v=?, doc=? WHERE id=? AND v=?",
-                    (version + 1, json.dumps(stored, ensure_ascii=False), stored["_id"], version)).rowcount
+                    (version + 1, json_codec.to_text(stored), stored["_id"], version)).rowcount
         except sqlite3.IntegrityError as error:
             raise Conflict(f"{collection}/{stored['_id']}: {error}") from None
         except sqlite3.OperationalError as error:
@@ -157,7 +157,7 @@ class SqliteStore:
         if limit or skip:
             sql += " LIMIT ? OFFSET ?"
             params += [limit if limit else -1, skip]
-        return [json.loads(row[0]) for row in self._db(collection).execute(sql, params)]
+        return [json_codec.from_text(row[0]) for row in self._db(collection).execute(sql, params)]
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         where, params = _where(filter)
@@ -187,7 +187,7 @@ def _apply(db: sqlite3.Connection, write: StoreWrite) -> None:
         db.execute(f"DELETE FROM {table} WHERE id=?", (write.id,))
         return
     document = write.document or {}
-    encoded = json.dumps(document, ensure_ascii=False)
+    encoded = json_codec.to_text(document)
     if write.kind == "insert":
         db.execute(f"INSERT INTO {table} (id, v, doc) VALUES (?, ?, ?)", (write.id, document["_v"], encoded))
     elif write.kind == "replace":

@@ -6,17 +6,38 @@ the same records, so a consumer cannot tell the backends apart.
 """
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from cloudevents.core.bindings import kafka as binding
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+from shared import json_codec
 from shared.errors import PoisonMessage
 from shared.events.envelope import CONTENT_TYPE, TYPE_PREFIX, Envelope
 
-_FORMAT = JSONFormat()
+
+class _JsonData(JSONFormat):
+    """CloudEvents' JSON format with the event data in griddesk's JSON (shared/json_codec.py): compact
+    UTF-8, and ~5x faster to encode and decode than the library's standard-library JSON."""
+
+    def write_data(self, data: Any, datacontenttype: str | None) -> bytes:
+        if isinstance(data, dict):
+            return json_codec.to_bytes(data)
+        return super().write_data(data, datacontenttype)
+
+    def read_data(self, body: bytes, datacontenttype: str | None) -> Any:
+        if body and re.match(self.JSON_CONTENT_TYPE_PATTERN, datacontenttype or self.DEFAULT_CONTENT_TYPE):
+            try:
+                return json_codec.from_text(body)
+            except ValueError:
+                pass  # the library's reading: text, else bytes (which the decoder below refuses)
+        return super().read_data(body, datacontenttype)
+
+
+_FORMAT = _JsonData()
 
 
 @dataclass(frozen=True)
@@ -56,8 +77,7 @@ def encode(envelope: Envelope) -> Message:
         data=envelope.data,
     )
     kafka_message = binding.to_binary(event, _FORMAT, key_mapper=lambda e: e.get_subject())
-    value = json.dumps(envelope.data, ensure_ascii=False, separators=(",", ":")).encode()
-    return Message(key=envelope.subject, headers=tuple(kafka_message.headers.items()), value=value)
+    return Message(key=envelope.subject, headers=tuple(kafka_message.headers.items()), value=kafka_message.value)
 
 
 def decode(message: Message) -> Envelope:

@@ -3,12 +3,13 @@ its case id, correlation id and event id, so a case can be followed across all f
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
+
+from shared import json_codec
 
 _context: contextvars.ContextVar[dict] = contextvars.ContextVar("griddesk_log_context", default={})
 
@@ -41,7 +42,7 @@ class JsonFormatter(logging.Formatter):
             line.update(extra)
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return json_codec.to_text(line, default=str)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
