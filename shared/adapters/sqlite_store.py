@@ -12,8 +12,9 @@ import sqlite3
 from typing import Any, Sequence
 
 from shared.adapters.sqlite_connection import SqliteConnections
+from shared.document_filters import projection
 from shared.errors import BackendUnavailable, Conflict
-from shared.ports import Document, Filter, Sort, StoreWrite
+from shared.ports import Document, Fields, Filter, Sort, StoreWrite
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -150,14 +151,19 @@ class SqliteStore:
             raise BackendUnavailable(str(error)) from error
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
-             skip: int = 0, limit: int = 0) -> list[Document]:
+             skip: int = 0, limit: int = 0, fields: Fields | None = None) -> list[Document]:
         where, params = _where(filter)
         order = ", ".join(f"{_field(f)} {'DESC' if d < 0 else 'ASC'}" for f, d in sort) or "id"
-        sql = f"SELECT doc FROM {_table(collection)}{where} ORDER BY {order}"
+        names = None if fields is None else projection(fields)
+        columns = "doc" if names is None else ", ".join(["id", *(f"doc -> '$.{name}'" for name in names)])
+        sql = f"SELECT {columns} FROM {_table(collection)}{where} ORDER BY {order}"
         if limit or skip:
             sql += " LIMIT ? OFFSET ?"
             params += [limit if limit else -1, skip]
-        return [json.loads(row[0]) for row in self._db(collection).execute(sql, params)]
+        rows = self._db(collection).execute(sql, params)
+        if names is None:
+            return [json.loads(row[0]) for row in rows]
+        return [_projected_row(row, names) for row in rows]
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         where, params = _where(filter)
@@ -179,6 +185,17 @@ class SqliteStore:
 
     def close(self) -> None:
         self._connections.close()
+
+
+def _projected_row(row: tuple, names: tuple[str, ...]) -> Document:
+    """A row of a projection: the id, then each field as JSON text (``->``: NULL for a field the document
+    lacks, so it stays absent as on MongoDB; ``null``, ``true``, numbers and strings in their JSON form, so
+    a boolean comes back a boolean, not SQLite's 1)."""
+    document = {"_id": row[0]}
+    for name, value in zip(names, row[1:]):
+        if value is not None:
+            document[name] = json.loads(value)
+    return document
 
 
 def _apply(db: sqlite3.Connection, write: StoreWrite) -> None:
