@@ -47,9 +47,9 @@ def projection(fields: Fields) -> tuple[str, ...]:
 
 
 def projected(document: Document, names: tuple[str, ...]) -> Document:
-    """The document's ``_id`` and those of the fields (``projection``'s names) it has; the values are
-    shared, not copied."""
-    return {"_id": document["_id"], **{name: document[name] for name in names if name in document}}
+    """The document's ``_id`` and the fields (``projection``'s names), None for one it lacks; the values
+    are shared, not copied."""
+    return {"_id": document["_id"], **{name: document.get(name) for name in names}}
 
 
 def _value(document: Document, name: str) -> Any:

@@ -89,9 +89,10 @@ class DocumentStore(Protocol):
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
              skip: int = 0, limit: int = 0, fields: Fields | None = None) -> list[Document]:
         """The matching documents, in ``sort`` order then by ``_id``. With ``fields`` (top-level names),
-        each holds only those fields that it has, and its ``_id``: a field it lacks is absent, not None;
-        ``_v`` only when named. Such a part of a document is for reading: replacing it would store it
-        without the other fields, and without ``_v`` ``replace`` refuses it (KeyError)."""
+        each holds its ``_id`` and those fields only, None for one it lacks (as for a null: SQLite reads
+        them all in one ``json_extract``, which cannot tell the two apart); ``_v`` only when named. Such a
+        part of a document is for reading: replacing it would store it without the other fields, and
+        without ``_v`` ``replace`` refuses it (KeyError)."""
 
     def count(self, collection: str, filter: Filter | None = None) -> int: ...
 

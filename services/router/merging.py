@@ -41,7 +41,7 @@ def open_duplicate(store: DocumentStore, case_id: str, facts: CaseFacts, terms: 
                 candidates[record["_id"]] = record
     ordered = sorted(candidates.values(), key=lambda r: (r["routed_at"], r["_id"]))
     open_cases = [OpenCase(r["_id"], frozenset(r.get("terms") or ()), r.get("reporter") or f"case:{r['_id']}",
-                           place_of(Placement(r["chain"], r["resolved"], r.get("how", "")))) for r in ordered]
+                           place_of(Placement(r["chain"], r["resolved"], r.get("how") or ""))) for r in ordered]
     duplicate = find_duplicate(frozenset(terms), reporter, place, open_cases)
     return None if duplicate is None else (duplicate, candidates[duplicate.into_case_id])
 

@@ -114,7 +114,10 @@ class MongoStore:
         shown = None if fields is None else {"_id": 1, **{name: 1 for name in projection(fields)}}
         with _translated(collection):
             cursor = self._db[collection].find(dict(filter or {}), shown, sort=order, skip=skip, limit=limit)
-            return list(cursor)
+            if fields is None:
+                return list(cursor)
+            absent = dict.fromkeys(shown)  # None for a field a document lacks, as SQLite answers
+            return [{**absent, **document} for document in cursor]
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         with _translated(collection):

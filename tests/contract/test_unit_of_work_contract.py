@@ -287,8 +287,8 @@ def test_a_projection_in_a_batch_applies_to_its_unstored_documents_too(store):
         from_batch = store.find("things", filter, sort=sort, fields=fields)
         assert from_another_thread(lambda: store.get("things", "b")) is None  # answered without a flush
         from_batch[0]["terms"].append("changed by the caller")  # never reaches what the batch buffered
-    assert from_batch == [{"_id": "b", "terms": ["z", "changed by the caller"]},
-                          {"_id": "c", "terms": ["y", "w"]}, {"_id": "a", "terms": ["x"]}]
+    assert from_batch == [{"_id": "b", "terms": ["z", "changed by the caller"], "missing": None},
+                          {"_id": "c", "terms": ["y", "w"], "missing": None}, {"_id": "a", "terms": ["x"], "missing": None}]
     filter, sort, fields = query
     from_batch[0]["terms"].pop()
     assert store.find("things", filter, sort=sort, fields=fields) == from_batch
