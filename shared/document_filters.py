@@ -1,16 +1,18 @@
-"""The DocumentStore port's filters and sorts evaluated in Python, for documents a batch has not stored
-yet (``shared.unit_of_work`` answers a query by merging them with the store's answer).
+"""The DocumentStore port's filters, sorts and projections evaluated in Python, for documents a batch has
+not stored yet (``shared.unit_of_work`` answers a query by merging them with the store's answer).
 
 Only the cases where SQLite and MongoDB agree are decided here; anything else — a field holding a list
 or an object, values of different types compared or sorted together, an unknown operator, ``$exists``
 on a null — raises ``Undecidable``, and the caller asks the store instead (after flushing)."""
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
-from shared.ports import Document, Filter, Sort
+from shared.ports import Document, Fields, Filter, Sort
 
 _MISSING = object()
+_TOP_LEVEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Undecidable(Exception):
@@ -30,6 +32,24 @@ def sorted_documents(documents: Iterable[Document], sort: Sort) -> list[Document
         _comparable([v for v in values if v is not _MISSING and v is not None])
         ordered = sorted(ordered, key=lambda d: _sort_key(_value(d, name)), reverse=direction < 0)
     return ordered
+
+
+def projection(fields: Fields) -> tuple[str, ...]:
+    """A projection's field names as every store takes them: checked to be top-level names, each once,
+    without ``_id`` (always returned)."""
+    if isinstance(fields, str):
+        raise TypeError("a projection is a sequence of field names, not one string")
+    names = tuple(dict.fromkeys(name for name in fields if name != "_id"))
+    for name in names:
+        if not _TOP_LEVEL.match(name):
+            raise ValueError(f"a projection names top-level fields only, not {name!r}")
+    return names
+
+
+def projected(document: Document, names: tuple[str, ...]) -> Document:
+    """The document's ``_id`` and the fields (``projection``'s names), None for one it lacks; the values
+    are shared, not copied."""
+    return {"_id": document["_id"], **{name: document.get(name) for name in names}}
 
 
 def _value(document: Document, name: str) -> Any:

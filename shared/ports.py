@@ -11,6 +11,7 @@ from shared.events.wire import Message, Record
 Document = dict[str, Any]
 Filter = Mapping[str, Any]
 Sort = Sequence[tuple[str, int]]  # (field, 1 ascending | -1 descending)
+Fields = Sequence[str]  # top-level field names: a projection (``DocumentStore.find``)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,12 @@ class DocumentStore(Protocol):
         apply part of the batch before the Conflict (see ``shared.unit_of_work``)."""
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
-             skip: int = 0, limit: int = 0) -> list[Document]: ...
+             skip: int = 0, limit: int = 0, fields: Fields | None = None) -> list[Document]:
+        """The matching documents, in ``sort`` order then by ``_id``. With ``fields`` (top-level names),
+        each holds its ``_id`` and those fields only, None for one it lacks (as for a null: SQLite reads
+        them all in one ``json_extract``, which cannot tell the two apart); ``_v`` only when named. Such a
+        part of a document is for reading: replacing it would store it without the other fields, and
+        without ``_v`` ``replace`` refuses it (KeyError)."""
 
     def count(self, collection: str, filter: Filter | None = None) -> int: ...
 

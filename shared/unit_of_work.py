@@ -15,8 +15,9 @@ Inside a batch:
 - queries see the batch's writes: ``find`` merges the store's answer with the batch's unstored
   documents of that collection (filtered and sorted in Python by ``shared.document_filters``, where
   both backends agree), so a reaction that queries — the router's clustering does, for every report —
-  does not cut the batch short; ``count``, a ``find`` with ``skip``/``limit``, or one the filter module
-  cannot decide, flushes the batch's writes to that collection first and asks the store.
+  does not cut the batch short (a projection, ``fields``, applies to both once they are ordered);
+  ``count``, a ``find`` with ``skip``/``limit``, or one the filter module cannot decide, flushes the
+  batch's writes to that collection first and asks the store.
 - a flush that fails makes the whole batch unusable: a Conflict becomes ``StaleBatch`` (the batch read
   something that changed meanwhile, or inserted an id someone else holds — a redelivery), a
   ``BackendUnavailable`` stays one; every later call in that batch raises again. The consume loop then
@@ -43,9 +44,9 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence, TypeVar
 
 from shared import json_codec
-from shared.document_filters import Undecidable, matches, sorted_documents
+from shared.document_filters import Undecidable, matches, projected, projection, sorted_documents
 from shared.errors import BackendUnavailable, Conflict, StaleBatch
-from shared.ports import Document, DocumentStore, Filter, Sort, StoreWrite
+from shared.ports import Document, DocumentStore, Fields, Filter, Sort, StoreWrite
 
 Key = tuple[str, str]  # (collection, id)
 T = TypeVar("T")
@@ -207,24 +208,32 @@ class BatchingStore:
         self._store.write_batch(writes)
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
-             skip: int = 0, limit: int = 0) -> list[Document]:
+             skip: int = 0, limit: int = 0, fields: Fields | None = None) -> list[Document]:
         batch = self._batch()
         if batch is not None and not (skip or limit):
             batch.check()
             unstored = batch.unstored(collection)
             if unstored:
                 try:
-                    return self._merged(collection, filter, sort, unstored)
+                    return self._merged(collection, filter, sort, unstored, fields)
                 except Undecidable:
                     pass  # flush and ask the store
         self._flush_for_query(collection)
-        return self._store.find(collection, filter, sort=sort, skip=skip, limit=limit)
+        return self._store.find(collection, filter, sort=sort, skip=skip, limit=limit, fields=fields)
 
     def _merged(self, collection: str, filter: Filter | None, sort: Sort,
-                unstored: dict[str, Document | None]) -> list[Document]:
-        mine = [_copy(d) for d in unstored.values() if d is not None and matches(d, filter)]
-        stored = [d for d in self._store.find(collection, filter, sort=sort) if d["_id"] not in unstored]
-        return sorted_documents(stored + mine, sort)
+                unstored: dict[str, Document | None], fields: Fields | None) -> list[Document]:
+        """The store's answer and the batch's unstored matches, in the store's order. A projection is
+        asked of the store with the sort's fields too (to order the two together), and both are cut to
+        it once ordered; the batch's documents are matched whole, as the store matches its own."""
+        names = None if fields is None else projection(fields)
+        wanted = None if names is None else projection([*names, *(name.split(".")[0] for name, _ in sort)])
+        mine = [_copy(d if wanted is None else projected(d, wanted))
+                for d in unstored.values() if d is not None and matches(d, filter)]
+        stored = [d for d in self._store.find(collection, filter, sort=sort, fields=wanted)
+                  if d["_id"] not in unstored]
+        ordered = sorted_documents(stored + mine, sort)
+        return ordered if wanted == names else [projected(d, names) for d in ordered]
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         self._flush_for_query(collection)

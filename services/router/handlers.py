@@ -132,6 +132,11 @@ def _reporter_key(report: dict, case_id: str) -> str:
     return hashlib.sha256(who.encode()).hexdigest()[:16] if who else f"case:{case_id}"
 
 
+# what clustering reads of each recent routing record: not the events kept for redelivery (``effects``),
+# most of a record's size
+CLUSTER_FIELDS = ("terms", "cluster_id", "reporter", "merged_into")
+
+
 def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], reporter: str, routed_at: str,
              deps: RouterDeps) -> clustering.Cluster | None:
     """Does this report make (or join) a concentrated case with recent similar ones from its compound?"""
@@ -143,7 +148,8 @@ def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], reporter: str,
     recent = [clustering.Recent(r["_id"], frozenset(r.get("terms") or ()), r.get("cluster_id"),
                                 r.get("reporter") or f"case:{r['_id']}")
               for r in deps.store.find(ROUTED_CASES, {"compound": compound, "category": facts.category,
-                                                      "routed_at": {"$gte": since}}, sort=[("routed_at", 1)])
+                                                      "routed_at": {"$gte": since}}, sort=[("routed_at", 1)],
+                                       fields=CLUSTER_FIELDS)
               if r["_id"] != event.subject and not r.get("merged_into")]  # its surviving case counts
     return clustering.find_cluster(frozenset(terms), reporter, recent, rules.min_reports,
                                    derived_id(event.id, "cluster"))

@@ -20,22 +20,28 @@ def place_of(placement: Placement) -> Place:
     return Place(chain.get("unit"), chain.get("building"), chain.get("grid"))
 
 
+# what the query reads of each candidate's routing record, and of the survivor's (its tier): not the
+# events kept for redelivery (``effects``), most of a record's size
+CANDIDATE_FIELDS = ("routed_at", "owner", "ended", "terms", "reporter", "chain", "resolved", "how", "tier")
+
+
 def open_duplicate(store: DocumentStore, case_id: str, facts: CaseFacts, terms: list[str], reporter: str,
                    since: str) -> tuple[Duplicate, dict] | None:
     """The open case this report duplicates (same reporter or unit, same category, similar words, routed
-    since ``since``) and its routing record; None when there is none."""
+    since ``since``) and the ``CANDIDATE_FIELDS`` of its routing record; None when there is none."""
     place = place_of(facts.placement)
     queries = [{"unit": place.unit}] if place.unit else []
     if known_reporter(reporter) and (place.building or place.grid):
         queries.append({"reporter": reporter})
     candidates: dict[str, dict] = {}
     for query in queries:
-        for record in store.find(ROUTED_CASES, {**query, "category": facts.category, "routed_at": {"$gte": since}}):
+        for record in store.find(ROUTED_CASES, {**query, "category": facts.category, "routed_at": {"$gte": since}},
+                                 fields=CANDIDATE_FIELDS):
             if record["_id"] != case_id and dispatched(record) and not record.get("ended"):
                 candidates[record["_id"]] = record
     ordered = sorted(candidates.values(), key=lambda r: (r["routed_at"], r["_id"]))
     open_cases = [OpenCase(r["_id"], frozenset(r.get("terms") or ()), r.get("reporter") or f"case:{r['_id']}",
-                           place_of(Placement(r["chain"], r["resolved"], r.get("how", "")))) for r in ordered]
+                           place_of(Placement(r["chain"], r["resolved"], r.get("how") or ""))) for r in ordered]
     duplicate = find_duplicate(frozenset(terms), reporter, place, open_cases)
     return None if duplicate is None else (duplicate, candidates[duplicate.into_case_id])
 

@@ -12,8 +12,9 @@ from typing import Sequence
 from pymongo import ASCENDING, DESCENDING, DeleteOne, InsertOne, MongoClient, ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from shared.document_filters import projection
 from shared.errors import BackendUnavailable, Conflict
-from shared.ports import Document, Filter, Sort, StoreWrite
+from shared.ports import Document, Fields, Filter, Sort, StoreWrite
 
 
 # writes per bulk command: a server that applies a command's writes one at a time behind a lock (FerretDB
@@ -107,11 +108,16 @@ class MongoStore:
             raise Conflict("; ".join(stale))
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
-             skip: int = 0, limit: int = 0) -> list[Document]:
+             skip: int = 0, limit: int = 0, fields: Fields | None = None) -> list[Document]:
         order = [(f, DESCENDING if d < 0 else ASCENDING) for f, d in sort] + [("_id", ASCENDING)]
+        # the server leaves out what is not asked for: the large fields never cross the wire
+        shown = None if fields is None else {"_id": 1, **{name: 1 for name in projection(fields)}}
         with _translated(collection):
-            cursor = self._db[collection].find(dict(filter or {}), sort=order, skip=skip, limit=limit)
-            return list(cursor)
+            cursor = self._db[collection].find(dict(filter or {}), shown, sort=order, skip=skip, limit=limit)
+            if fields is None:
+                return list(cursor)
+            absent = dict.fromkeys(shown)  # None for a field a document lacks, as SQLite answers
+            return [{**absent, **document} for document in cursor]
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         with _translated(collection):

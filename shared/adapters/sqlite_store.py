@@ -12,8 +12,9 @@ from typing import Any, Sequence
 
 from shared import json_codec
 from shared.adapters.sqlite_connection import SqliteConnections
+from shared.document_filters import projection
 from shared.errors import BackendUnavailable, Conflict
-from shared.ports import Document, Filter, Sort, StoreWrite
+from shared.ports import Document, Fields, Filter, Sort, StoreWrite
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -150,14 +151,19 @@ class SqliteStore:
             raise BackendUnavailable(str(error)) from error
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),
-             skip: int = 0, limit: int = 0) -> list[Document]:
+             skip: int = 0, limit: int = 0, fields: Fields | None = None) -> list[Document]:
         where, params = _where(filter)
         order = ", ".join(f"{_field(f)} {'DESC' if d < 0 else 'ASC'}" for f, d in sort) or "id"
-        sql = f"SELECT doc FROM {_table(collection)}{where} ORDER BY {order}"
+        names = None if fields is None else projection(fields)
+        columns = "doc" if names is None else _projection_columns(names)
+        sql = f"SELECT {columns} FROM {_table(collection)}{where} ORDER BY {order}"
         if limit or skip:
             sql += " LIMIT ? OFFSET ?"
             params += [limit if limit else -1, skip]
-        return [json_codec.from_text(row[0]) for row in self._db(collection).execute(sql, params)]
+        rows = self._db(collection).execute(sql, params)
+        if names is None:
+            return [json_codec.from_text(row[0]) for row in rows]
+        return [{"_id": row[0], **dict(zip(names, json_codec.from_text(row[1])))} for row in rows]
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         where, params = _where(filter)
@@ -179,6 +185,16 @@ class SqliteStore:
 
     def close(self) -> None:
         self._connections.close()
+
+
+def _projection_columns(names: tuple[str, ...]) -> str:
+    """The id, then one JSON array of the fields: ``json_extract`` with several paths parses the document
+    once (``->`` per field parses it per field: 2× the time for nine fields) and keeps booleans, lists and
+    objects in their JSON form; a field the document lacks is null in it."""
+    if not names:
+        return "id, '[]'"
+    paths = names if len(names) > 1 else names * 2  # one path alone answers an SQL value, not an array
+    return "id, json_extract(doc, " + ", ".join(f"'$.{name}'" for name in paths) + ")"
 
 
 def _apply(db: sqlite3.Connection, write: StoreWrite) -> None:

@@ -134,3 +134,29 @@ def test_concurrent_compare_and_set_writers_never_lose_an_update(backend_setting
     final = store.get("counters", "c")
     assert len(final["marks"]) == writers * rounds, f"{writers * rounds - len(final['marks'])} updates lost"
     assert final["_v"] == 1 + writers * rounds
+
+
+def test_find_with_fields_returns_only_those_fields_and_the_id(store):
+    """A projection: the large fields are never returned; a field a document lacks comes back None, as a
+    null does; lists, objects and booleans come back as stored; ``_v`` only when named."""
+    store.insert("records", {"_id": "a", "n": 2, "terms": ["楼道", "灯"], "owner": {"level": "grid"},
+                             "flag": True, "gone": None, "effects": "楼道灯坏了" * 2000})
+    store.insert("records", {"_id": "b", "n": 1, "terms": [], "flag": False, "effects": "x"})
+    store.insert("records", {"_id": "c", "n": 3, "effects": "y"})
+    found = store.find("records", {"n": {"$lte": 2}}, sort=[("n", 1)],
+                       fields=("terms", "owner", "flag", "gone", "missing"))
+    assert found == [{"_id": "b", "terms": [], "owner": None, "flag": False, "gone": None, "missing": None},
+                     {"_id": "a", "terms": ["楼道", "灯"], "owner": {"level": "grid"}, "flag": True, "gone": None,
+                      "missing": None}]
+    assert store.find("records", {"n": 3}, fields=["flag"]) == [{"_id": "c", "flag": None}]
+    assert store.find("records", sort=[("n", -1)], limit=2, fields=["_id", "_v"]) == [
+        {"_id": "c", "_v": 1}, {"_id": "a", "_v": 1}]
+    assert store.find("records", {"_id": "c"}, fields=()) == [{"_id": "c"}]
+    assert store.find("records", {"_id": "c"}) == [{"_id": "c", "n": 3, "effects": "y", "_v": 1}]
+
+
+@pytest.mark.parametrize("fields", [("owner.level",), ("$where",), "terms"])
+def test_find_with_fields_takes_top_level_names_only(store, fields):
+    store.insert("records", {"_id": "a", "owner": {"level": "grid"}})
+    with pytest.raises((ValueError, TypeError)):
+        store.find("records", fields=fields)

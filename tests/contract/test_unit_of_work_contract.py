@@ -269,3 +269,27 @@ def test_what_a_batch_buffered_does_not_change_when_the_caller_changes_its_docum
         again["tags"].append("from the replace's result")
         assert store.get("things", "a") == {"_id": "a", "tags": ["x"], "nested": {"k": [1]}, "n": 2, "_v": 2}
     assert store.get("things", "a") == {"_id": "a", "tags": ["x"], "nested": {"k": [1]}, "n": 2, "_v": 2}
+
+
+def test_a_projection_in_a_batch_applies_to_its_unstored_documents_too(store):
+    """The batch's own documents are matched whole, ordered with the store's by a field the projection
+    leaves out, then cut to the projection: as the store answers once they are stored."""
+    store.insert("things", {"_id": "a", "kind": "odd", "n": 4, "terms": ["x"], "big": "a" * 5000})
+    store.insert("things", {"_id": "c", "kind": "odd", "n": 1, "terms": ["y"], "big": "c"})
+    store.insert("things", {"_id": "d", "kind": "odd", "n": 0, "big": "d"})
+    query = ({"kind": "odd"}, [("n", 1)], ("terms", "missing"))
+    with store.batch():
+        store.insert("things", {"_id": "b", "kind": "odd", "n": 2, "terms": ["z"], "big": "b"})
+        store.replace("things", {**store.get("things", "c"), "n": 3, "terms": ["y", "w"]})
+        store.delete("things", "d")
+        store.insert("things", {"_id": "e", "kind": "even", "n": 9, "terms": ["e"]})
+        filter, sort, fields = query
+        from_batch = store.find("things", filter, sort=sort, fields=fields)
+        assert from_another_thread(lambda: store.get("things", "b")) is None  # answered without a flush
+        from_batch[0]["terms"].append("changed by the caller")  # never reaches what the batch buffered
+    assert from_batch == [{"_id": "b", "terms": ["z", "changed by the caller"], "missing": None},
+                          {"_id": "c", "terms": ["y", "w"], "missing": None}, {"_id": "a", "terms": ["x"], "missing": None}]
+    filter, sort, fields = query
+    from_batch[0]["terms"].pop()
+    assert store.find("things", filter, sort=sort, fields=fields) == from_batch
+    assert store.get("things", "b")["terms"] == ["z"]
