@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -45,11 +46,12 @@ class JsonFormatter(logging.Formatter):
         return json_codec.to_text(line, default=str)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
+def configure_logging(service: str, level: str | None = None) -> None:
+    """JSON lines on stderr at ``level`` (default: ``GRIDDESK_LOG_LEVEL``, else INFO)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel((level or os.environ.get("GRIDDESK_LOG_LEVEL") or "INFO").upper())
     for noisy in ("kafka", "pymongo", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,6 +1,8 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from cloudevents.core.bindings import kafka as binding
+from cloudevents.core.formats.json import JSONFormat
 
 from shared.errors import PoisonMessage
 from shared.events.envelope import Envelope, derived_id
@@ -42,3 +44,32 @@ def test_a_caused_event_has_an_id_derived_from_its_cause_and_keeps_the_correlati
 def test_records_that_are_not_our_events_are_poison(message):
     with pytest.raises(PoisonMessage):
         decode(message)
+
+
+@pytest.mark.parametrize("time", [datetime(2026, 11, 28, 8, 0, 0, 123456, tzinfo=timezone.utc),
+                                  datetime(2026, 11, 28, 16, 0, tzinfo=timezone(timedelta(hours=8)))])
+def test_the_decoder_reads_a_record_as_the_cloudevents_sdk_does(time):
+    event = Envelope(type="CaseAssigned", source="/griddesk/router", subject="GD-2", time=time,
+                     data={"level": "grid", "org": {"grid": "QJ01-G01"}, "note": "楼道灯坏了 🙂"},
+                     correlation_id="c-1", causation_id="e-0", schema_version=2)
+    message = encode(event)
+    sdk = binding.from_binary(binding.KafkaMessage(headers=dict(message.headers), key=message.key,
+                                                   value=message.value), JSONFormat())
+    ours = decode(message)
+    attributes = sdk.get_attributes()
+    assert ours.type == attributes["type"].removeprefix("griddesk.")
+    assert (ours.id, ours.source, ours.subject) == (attributes["id"], attributes["source"], attributes["subject"])
+    assert ours.time == attributes["time"] == time
+    assert (ours.correlation_id, ours.causation_id, ours.schema_version) == (
+        attributes["correlationid"], attributes["causationid"], int(attributes["schemaversion"]))
+    assert ours.data == sdk.get_data()
+    assert ours == event
+
+
+@pytest.mark.parametrize("change", [
+    {"ce_specversion": b"0.3"}, {"ce_id": b""}, {"ce_time": b"yesterday"}, {"content-type": b"text/plain"}])
+def test_a_record_with_broken_cloudevents_headers_is_poison(change):
+    message = encode(Envelope(type="CaseReported", source="/s", subject="GD", data={}))
+    headers = tuple((name, change.get(name, value)) for name, value in message.headers)
+    with pytest.raises(PoisonMessage):
+        decode(Message(key=message.key, headers=headers, value=message.value))
