@@ -3,34 +3,24 @@
 The payload (event data, JSON) is the record value, ``content-type`` carries datacontenttype, every
 other attribute is a ``ce_`` header and the record key is the case id. The embedded log stores exactly
 the same records, so a consumer cannot tell the backends apart.
+
+Records are written and read here directly, not through the CloudEvents SDK's Kafka binding: it builds and
+validates a CloudEvent object per record, ~6x the cost, on every event every service publishes and reads.
+The SDK stays the reference: tests/unit/test_wire.py checks that ``encode`` writes the bytes its
+``to_binary`` writes and that ``decode`` reads what its ``from_binary`` reads.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from cloudevents.core.bindings import kafka as binding
 from cloudevents.core.formats.json import JSONFormat
-from cloudevents.core.v1.event import CloudEvent
 
 from shared import json_codec
 from shared.errors import PoisonMessage
 from shared.events.envelope import CONTENT_TYPE, TYPE_PREFIX, Envelope
 
-
-class _JsonData(JSONFormat):
-    """CloudEvents' JSON format with the event data in griddesk's JSON (shared/json_codec.py): compact
-    UTF-8, and several times faster to encode than the library's standard-library JSON."""
-
-    def write_data(self, data: Any, datacontenttype: str | None) -> bytes:
-        if isinstance(data, dict):
-            return json_codec.to_bytes(data)
-        return super().write_data(data, datacontenttype)
-
-
-_FORMAT = _JsonData()
 _REQUIRED_HEADERS = ("ce_id", "ce_source", "ce_type", "ce_subject", "ce_time")
 
 
@@ -56,22 +46,31 @@ class Record:
 
 
 def encode(envelope: Envelope) -> Message:
-    event = CloudEvent(
-        attributes={
-            "id": envelope.id,
-            "type": TYPE_PREFIX + envelope.type,
-            "source": envelope.source,
-            "subject": envelope.subject,
-            "time": envelope.time,
-            "datacontenttype": CONTENT_TYPE,
-            "correlationid": envelope.correlation_id,
-            "causationid": envelope.causation_id,
-            "schemaversion": str(envelope.schema_version),
-        },
-        data=envelope.data,
+    """The record for an envelope: the headers the SDK's ``to_binary`` writes, in its order, built directly
+    (~5 µs against ~29 µs through a validated CloudEvent object, for every event published;
+    tests/unit/test_wire.py holds the two to the same bytes)."""
+    if not (envelope.id and envelope.source and envelope.type and envelope.subject):
+        raise ValueError(f"an event needs an id, a source, a type and a subject: {envelope!r}")
+    headers = (
+        ("ce_id", envelope.id.encode()),
+        ("ce_type", (TYPE_PREFIX + envelope.type).encode()),
+        ("ce_source", envelope.source.encode()),
+        ("ce_subject", envelope.subject.encode()),
+        ("ce_time", _time_header(envelope.time)),
+        ("content-type", CONTENT_TYPE.encode()),
+        ("ce_correlationid", envelope.correlation_id.encode()),
+        ("ce_causationid", envelope.causation_id.encode()),
+        ("ce_schemaversion", str(envelope.schema_version).encode()),
+        ("ce_specversion", b"1.0"),
     )
-    kafka_message = binding.to_binary(event, _FORMAT, key_mapper=lambda e: e.get_subject())
-    return Message(key=envelope.subject, headers=tuple(kafka_message.headers.items()), value=kafka_message.value)
+    return Message(key=envelope.subject, headers=headers, value=json_codec.to_bytes(envelope.data))
+
+
+def _time_header(time: datetime) -> bytes:
+    if time.tzinfo is None:
+        raise ValueError(f"an event's time must be timezone aware: {time!r}")
+    text = time.isoformat()
+    return (text[:-6] + "Z" if text.endswith("+00:00") else text).encode()
 
 
 def event_type(message: Message) -> str | None:

@@ -1,3 +1,4 @@
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -73,3 +74,29 @@ def test_a_record_with_broken_cloudevents_headers_is_poison(change):
     headers = tuple((name, change.get(name, value)) for name, value in message.headers)
     with pytest.raises(PoisonMessage):
         decode(Message(key=message.key, headers=headers, value=message.value))
+
+
+@pytest.mark.parametrize("time", [datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc),
+                                  datetime(2026, 11, 28, 8, 0, 1, 4567, tzinfo=timezone.utc),
+                                  datetime(2026, 11, 28, 16, 0, tzinfo=timezone(timedelta(hours=8)))])
+def test_the_encoder_writes_the_record_the_cloudevents_sdk_writes(time):
+    from cloudevents.core.v1.event import CloudEvent
+    event = Envelope(type="CaseAssigned", source="/griddesk/router", subject="GD-2", time=time,
+                     data={"level": "grid", "note": "楼道灯坏了 🙂", "ratio": 0.5, "none": None},
+                     correlation_id="c-1", causation_id="e-0", schema_version=2)
+    sdk = binding.to_binary(CloudEvent(attributes={
+        "id": event.id, "type": "griddesk." + event.type, "source": event.source, "subject": event.subject,
+        "time": event.time, "datacontenttype": "application/json", "correlationid": event.correlation_id,
+        "causationid": event.causation_id, "schemaversion": str(event.schema_version)}, data=event.data),
+        JSONFormat(), key_mapper=lambda e: e.get_subject())
+    ours = encode(event)
+    assert list(ours.headers) == list(sdk.headers.items())
+    assert ours.key == sdk.key
+    assert json.loads(ours.value) == json.loads(sdk.value)  # the SDK spaces its JSON; same value
+
+
+def test_an_event_without_a_timezone_or_a_subject_is_refused_at_the_producer():
+    with pytest.raises(ValueError):
+        encode(Envelope(type="CaseReported", source="/s", subject="GD", data={}, time=datetime(2026, 1, 1)))
+    with pytest.raises(ValueError):
+        encode(Envelope(type="CaseReported", source="/s", subject="", data={}))
