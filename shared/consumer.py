@@ -91,13 +91,14 @@ class ConsumeLoop:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 dead_letters: list[Message] = []
+                handled: list[tuple[str, str, str]] = []  # (case id, correlation id, event type), for the log
                 with self._unit_of_work(batched):  # the writes are stored when the block ends
-                    outputs = [out for record in records for out in self._react(record, dead_letters)]
+                    outputs = [out for record in records for out in self._react(record, dead_letters, handled)]
                 publisher.publish(outputs)
                 if dead_letters:  # written with the batch, so a retried batch does not write them twice
                     self.log.append(dead_letter_topic(self.group), dead_letters)
                 subscription.commit(records)
-                _log_batch(records, outputs)
+                _log_batch(records, outputs, handled)
                 if self.after_batch is not None:
                     self.after_batch()
                 return
@@ -123,7 +124,8 @@ class ConsumeLoop:
             return self.store.batch()
         return nullcontext()
 
-    def _react(self, record: Record, dead_letters: list[Message]) -> Sequence[Publishable]:
+    def _react(self, record: Record, dead_letters: list[Message],
+               handled: list[tuple[str, str, str]]) -> Sequence[Publishable]:
         started = time.perf_counter()
         named = event_type(record.message)
         if named is not None and named not in self.reactions:  # not ours to handle: no need to decode it
@@ -154,6 +156,7 @@ class ConsumeLoop:
                     record, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}", envelope.type))
                 return []
             metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "processed").inc()
+            handled.append((envelope.subject, envelope.correlation_id, envelope.type))
             if log.isEnabledFor(logging.DEBUG):  # one line per event: ~7 % of a worker's CPU, so not at INFO
                 log.debug("handled %s from %s", envelope.type, record.origin,
                           extra={"fields": {"caused": [f"{e.type}:{e.id}" for e in map(envelope_of, outputs)]}})
@@ -176,10 +179,14 @@ class ConsumeLoop:
             log.warning("could not measure consumer lag: %s", error)
 
 
-def _log_batch(records: Sequence[Record], outputs: Sequence[Publishable]) -> None:
-    """One line per stored batch at INFO: how many records of each type, where they came from, how many
-    events the batch published (each event's own line is at DEBUG: ``GRIDDESK_LOG_LEVEL=debug``)."""
+def _log_batch(records: Sequence[Record], outputs: Sequence[Publishable],
+               handled: Sequence[tuple[str, str, str]]) -> None:
+    """One line per stored batch at INFO: the records by type, where they came from, the events published,
+    and each event handled as ``[case id, correlation id, type]`` — so ``grep`` on a correlation id still
+    finds the case in every service's log, at a fraction of a line per event's cost (that line, with the
+    event's id and what it caused, is at DEBUG: ``GRIDDESK_LOG_LEVEL=debug``)."""
     if log.isEnabledFor(logging.INFO):
         by_type = Counter(event_type(record.message) or "unknown" for record in records)
         log.info("handled %d records from %s to %s", len(records), records[0].origin, records[-1].origin,
-                 extra={"fields": {"records_by_type": dict(by_type), "published": len(outputs)}})
+                 extra={"fields": {"records_by_type": dict(by_type), "published": len(outputs),
+                                   "handled": [list(event) for event in handled]}})

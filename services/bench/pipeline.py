@@ -7,6 +7,7 @@ for the same records → print the figures, the last line being one JSON object.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -88,9 +89,11 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
         if options.profile:
             profiler = ServiceProfiler(work_dir / "profiles").start(system.pids())
         say(f"driving {options.cases} reports …")
+        bench_cpu_started = _own_cpu_s()
         load = ReportLoad(system.url("intake"), api_key, units, cases=options.cases,
                           connections=options.connections, rate=options.rate).run()
         complete = watcher.wait_for(load.accepted_at, options.notify_timeout_s)
+        client_cpu_s = _own_cpu_s() - bench_cpu_started
         if not complete:
             say(f"gave up waiting after {options.notify_timeout_s:.0f}s for notifications")
         written = profiler.stop() if profiler else {}
@@ -110,10 +113,18 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
         say(f"profiles (py-spy raw collapsed stacks) in {kept}")
     say("measuring the transport's own rate for the same records …")
     baseline = measure_transport(settings, observed.records, work_dir / "baseline", batch_size=options.baseline_batch)
-    return _figures(options, load, observed, baseline, peak_kb, cpu_s), profiles
+    return _figures(options, load, observed, baseline, peak_kb, cpu_s, client_cpu_s), profiles
 
 
-def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, cpu_s: dict) -> dict:
+def _own_cpu_s() -> float:
+    """CPU seconds of this process (the HTTP clients, the notification watcher, the samplers): it shares
+    the machine with the services, so its cost per case is printed beside theirs."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, cpu_s: dict,
+             client_cpu_s: float) -> dict:
     accepted, notified = load.accepted_at, observed.notified_at
     latency = statistics.summarise_latencies(accepted, notified)
     last_notified = max((notified[c] for c in accepted if c in notified), default=load.first_sent)
@@ -135,6 +146,7 @@ def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, 
         "peak_rss_mb": {service: round(kb / 1024, 1) for service, kb in sorted(peak_kb.items())},
         "cpu_ms_per_case": {service: round(1000 * seconds / max(len(accepted), 1), 2)
                             for service, seconds in sorted(cpu_s.items())},
+        "client_cpu_ms_per_case": round(1000 * client_cpu_s / max(len(accepted), 1), 2),
         "baseline": {"transport": "SqliteEventLog" if options.backend == "embedded" else "kafka-python",
                      "records": baseline.records, "mean_record_bytes": round(baseline.mean_record_bytes, 1),
                      "write_per_s": round(baseline.write_per_s, 1), "read_per_s": round(baseline.read_per_s, 1)},

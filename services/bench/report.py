@@ -75,7 +75,9 @@ def summary_lines(result: dict) -> list[str]:
         f"p50 {_ms(result['http_p50_ms'])}, p99 {_ms(result['http_p99_ms'])}",
         "peak RSS: " + ", ".join(f"{s} {mb:.0f} MB" for s, mb in result["peak_rss_mb"].items()),
         "CPU per case (user + system, all its processes): "
-        + ", ".join(f"{s} {ms:.1f} ms" for s, ms in result.get("cpu_ms_per_case", {}).items()),
+        + ", ".join(f"{s} {ms:.1f} ms" for s, ms in result.get("cpu_ms_per_case", {}).items())
+        + (f"; the bench's own clients and watcher {result['client_cpu_ms_per_case']:.1f} ms"
+           if "client_cpu_ms_per_case" in result else ""),
         f"baseline ({result['baseline']['transport']}, {result['baseline']['records']} records of "
         f"{result['baseline']['mean_record_bytes']:.0f} B): write {result['baseline']['write_per_s']:.0f}/s, "
         f"read {result['baseline']['read_per_s']:.0f}/s, write+read {result['baseline_per_s']:.0f} records/s",
@@ -97,7 +99,7 @@ def profile_lines(profiles: dict[str, ProfileSummary]) -> list[str]:
 def json_line(result: dict) -> str:
     keys = ("backend", "cases", "cases_per_s", "events_per_s", "p50_ms", "p95_ms", "p99_ms",
             "baseline_per_s", "ratio", "offered_rate_per_s", "accepted", "notified", "missing", "peak_rss_mb",
-            "cpu_ms_per_case")
+            "cpu_ms_per_case", "client_cpu_ms_per_case")
     clean = {k: (None if isinstance(result[k], float) and math.isnan(result[k]) else result[k])
              for k in keys if k in result}
     return json.dumps(clean, ensure_ascii=False, sort_keys=False)

@@ -196,8 +196,12 @@ def test_a_case_can_be_followed_through_all_four_services_logs_by_its_correlatio
         for line in system.log_path.read_text(errors="replace").splitlines():
             if line.startswith("{") and correlation_id in line:
                 entry = json.loads(line)
-                if entry.get("correlation_id") == correlation_id:
+                if entry.get("correlation_id") == correlation_id:  # a request's or an event's own line
                     assert entry.get("case_id") == case_id
                     services.add(entry["service"])
+                for handled_case, handled_correlation, _ in entry.get("handled", ()):  # a worker's batch line
+                    if handled_correlation == correlation_id:
+                        assert handled_case == case_id
+                        services.add(entry["service"])
         time.sleep(0.5)
     assert services == {"intake", "router", "tracker", "notifier"}
