@@ -151,7 +151,7 @@ def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], reporter: str,
                                        fields=CLUSTER_FIELDS)
               if r["_id"] != event.subject and not r.get("merged_into")]  # its surviving case counts
     return clustering.find_cluster(frozenset(terms), reporter, recent, rules.min_reports,
-                                   derived_id(event.id, "cluster"))
+                                   lambda: derived_id(event.id, "cluster"))
 
 
 def _concentrated_events(event: Envelope, facts: CaseFacts, cluster: clustering.Cluster, owner: Assignment, now,
