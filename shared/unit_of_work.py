@@ -15,7 +15,8 @@ Inside a batch:
 - queries see the batch's writes: ``find`` merges the store's answer with the batch's unstored
   documents of that collection (filtered and sorted in Python by ``shared.document_filters``, where
   both backends agree), so a reaction that queries — the router's clustering does, for every report —
-  does not cut the batch short (a projection, ``fields``, applies to both once they are ordered);
+  does not cut the batch short (a projection, ``fields``, applies to both once they are ordered; the
+  candidates come from ``shared.unstored_documents``, by a field the filter asks for one string);
   ``count``, a ``find`` with ``skip``/``limit``, or one the filter module cannot decide, flushes the
   batch's writes to that collection first and asks the store.
 - a flush that fails makes the whole batch unusable: a Conflict becomes ``StaleBatch`` (the batch read
