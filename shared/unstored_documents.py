@@ -35,7 +35,7 @@ class UnstoredDocuments:
         self.by_id[id] = document
         for name, index in self._indexes.items():
             if before is not None:
-                index[_key(before, name)].pop(id, None)
+                index.get(_key(before, name), {}).pop(id, None)
             if document is not None:
                 index.setdefault(_key(document, name), {})[id] = document
 
