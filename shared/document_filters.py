@@ -7,11 +7,14 @@ on a null — raises ``Undecidable``, and the caller asks the store instead (aft
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from operator import ge, gt, le, lt
 from typing import Any, Iterable
 
 from shared.ports import Document, Fields, Filter, Sort
 
 _MISSING = object()
+_ORDER = {"$gt": gt, "$gte": ge, "$lt": lt, "$lte": le}
 _TOP_LEVEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -39,6 +42,11 @@ def projection(fields: Fields) -> tuple[str, ...]:
     without ``_id`` (always returned)."""
     if isinstance(fields, str):
         raise TypeError("a projection is a sequence of field names, not one string")
+    return _checked(tuple(fields))
+
+
+@lru_cache(maxsize=256)  # a service asks for a few projections, on every query of a batch
+def _checked(fields: tuple[str, ...]) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(name for name in fields if name != "_id"))
     for name in names:
         if not _TOP_LEVEL.match(name):
@@ -53,11 +61,14 @@ def projected(document: Document, names: tuple[str, ...]) -> Document:
 
 
 def _value(document: Document, name: str) -> Any:
-    value: Any = document
-    for part in name.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
+    if "." not in name:  # most fields: one lookup
+        value = document.get(name, _MISSING)
+    else:
+        value = document
+        for part in name.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return _MISSING
+            value = value[part]
     if isinstance(value, (list, dict)):
         raise Undecidable(f"field {name} holds a {type(value).__name__}")
     return value
@@ -81,12 +92,13 @@ def _operator(value: Any, absent: bool, operator: str, operand: Any) -> bool:
         if value is None:
             raise Undecidable("$exists on a null field")  # SQLite: absent; MongoDB: present
         return (value is not _MISSING) == bool(operand)
-    if operator in ("$gt", "$gte", "$lt", "$lte"):
+    compare = _ORDER.get(operator)
+    if compare is not None:
         if absent:
             return False
-        _comparable([value, operand])
-        return {"$gt": value > operand, "$gte": value >= operand,
-                "$lt": value < operand, "$lte": value <= operand}[operator]
+        if type(value) is not type(operand):  # values of one type are always of one kind
+            _comparable([value, operand])
+        return compare(value, operand)
     raise Undecidable(f"operator {operator}")
 
 

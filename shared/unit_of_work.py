@@ -15,7 +15,8 @@ Inside a batch:
 - queries see the batch's writes: ``find`` merges the store's answer with the batch's unstored
   documents of that collection (filtered and sorted in Python by ``shared.document_filters``, where
   both backends agree), so a reaction that queries — the router's clustering does, for every report —
-  does not cut the batch short (a projection, ``fields``, applies to both once they are ordered);
+  does not cut the batch short (a projection, ``fields``, applies to both once they are ordered; the
+  candidates come from ``shared.unstored_documents``, by a field the filter asks for one string);
   ``count``, a ``find`` with ``skip``/``limit``, or one the filter module cannot decide, flushes the
   batch's writes to that collection first and asks the store.
 - a flush that fails makes the whole batch unusable: a Conflict becomes ``StaleBatch`` (the batch read
@@ -47,6 +48,7 @@ from shared import json_codec
 from shared.document_filters import Undecidable, matches, projected, projection, sorted_documents
 from shared.errors import BackendUnavailable, Conflict, StaleBatch
 from shared.ports import Document, DocumentStore, Fields, Filter, Sort, StoreWrite
+from shared.unstored_documents import UnstoredDocuments
 
 Key = tuple[str, str]  # (collection, id)
 T = TypeVar("T")
@@ -65,6 +67,8 @@ class _Batch:
     known: dict[Key, _Known] = field(default_factory=dict)
     writes: list[StoreWrite] = field(default_factory=list)
     failure: Exception | None = None
+    # what ``known`` holds with a pending write, per collection, for queries (a view kept beside it)
+    changed: dict[str, UnstoredDocuments] = field(default_factory=dict)
 
     def check(self) -> None:
         if isinstance(self.failure, StaleBatch):
@@ -75,21 +79,22 @@ class _Batch:
     def pending(self, collection: str) -> bool:
         return any(w.collection == collection for w in self.writes)
 
-    def unstored(self, collection: str) -> dict[str, Document | None]:
-        """The documents of ``collection`` this batch changed and has not stored yet (None: deleted)."""
-        return {id: known.document for (name, id), known in self.known.items()
-                if name == collection and known.slot is not None}
+    def unstored(self, collection: str) -> UnstoredDocuments | None:
+        """The documents of ``collection`` this batch changed and has not stored yet (None: none)."""
+        return self.changed.get(collection)
 
     def take_writes(self) -> list[StoreWrite]:
         writes, self.writes = self.writes, []
         for known in self.known.values():
             known.slot = None  # flushed: what the batch knows is now what the store holds
+        self.changed = {}
         return writes
 
     def buffer(self, key: Key, write: StoreWrite) -> None:
         """Record the write, merged into the document's pending write when it has one."""
         known = self.known.get(key)
         pending = self.writes[known.slot] if known is not None and known.slot is not None else None
+        self.changed.setdefault(key[0], UnstoredDocuments()).put(key[1], write.document)
         if pending is not None and pending.kind != "delete" and write.kind == "replace":
             self.writes[known.slot] = replace(pending, document=write.document)
             known.document = write.document
@@ -222,14 +227,14 @@ class BatchingStore:
         return self._store.find(collection, filter, sort=sort, skip=skip, limit=limit, fields=fields)
 
     def _merged(self, collection: str, filter: Filter | None, sort: Sort,
-                unstored: dict[str, Document | None], fields: Fields | None) -> list[Document]:
+                unstored: UnstoredDocuments, fields: Fields | None) -> list[Document]:
         """The store's answer and the batch's unstored matches, in the store's order. A projection is
         asked of the store with the sort's fields too (to order the two together), and both are cut to
         it once ordered; the batch's documents are matched whole, as the store matches its own."""
         names = None if fields is None else projection(fields)
         wanted = None if names is None else projection([*names, *(name.split(".")[0] for name, _ in sort)])
         mine = [_copy(d if wanted is None else projected(d, wanted))
-                for d in unstored.values() if d is not None and matches(d, filter)]
+                for d in unstored.candidates(filter) if matches(d, filter)]
         stored = [d for d in self._store.find(collection, filter, sort=sort, fields=wanted)
                   if d["_id"] not in unstored]
         ordered = sorted_documents(stored + mine, sort)

@@ -49,10 +49,11 @@ class DeliveryStep:
         for delivery in due:
             key = (delivery["recipient"]["id"], delivery["channel"]) if delivery["held"] else (delivery["_id"],)
             groups[key].append(delivery)
-        self.deliver_stored([g for g in groups.values() if self._store_only(g)])
+        stored = self.deliver_stored([g for g in groups.values() if self._store_only(g)])
         for group in groups.values():
             if not self._store_only(group):
                 self.deliver(group)
+        self._empty_outboxes(stored)  # as written: no need to read them back
         self.flush_outboxes()
         self.report_dead_letters()
         return len(due)
@@ -60,16 +61,19 @@ class DeliveryStep:
     def _store_only(self, group: list[dict]) -> bool:
         return getattr(self.deps.senders.get(group[0]["channel"]), "store_only", False)
 
-    def deliver_stored(self, groups: list[list[dict]]) -> None:
+    def deliver_stored(self, groups: list[list[dict]]) -> list[dict]:
         """Deliver messages that never leave the store (the inbox): nothing leaves it, so no claim is
         needed, and one write delivers each — all of them written together (one transaction or bulk);
-        if one was delivered by another worker meanwhile, the rest are written one by one."""
+        if one was delivered by another worker meanwhile, the rest are written one by one. The
+        deliveries as stored, their outcomes in their outboxes."""
         deliveries = [{**d, "attempts": d["attempts"] + 1} for group in groups for d in group]
         if not deliveries:
-            return
+            return []
         resolved = [self._sent_state(d, digest_of=1) for d in deliveries]
-        for delivery in replace_all(self.deps.store, NOTIFICATIONS, resolved):  # not those another worker sent
+        stored = replace_all(self.deps.store, NOTIFICATIONS, resolved)  # not those another worker sent
+        for delivery in stored:
             metrics.NOTIFICATIONS.labels(delivery["channel"], "sent").inc()
+        return stored
 
     def deliver(self, group: list[dict]) -> None:
         if self._store_only(group):
@@ -176,7 +180,12 @@ class DeliveryStep:
         """Publish the outcomes waiting in outboxes (in one append per topic), then empty the outboxes
         (in one batch write). A crash or a conflict in between publishes some again later: the event ids
         are the same, so consumers drop the repeats."""
-        pending = self.deps.store.find(NOTIFICATIONS, {"outbox_pending": True}, limit=self.batch)
+        self._empty_outboxes(self.deps.store.find(NOTIFICATIONS, {"outbox_pending": True}, limit=self.batch))
+
+    def _empty_outboxes(self, deliveries: list[dict]) -> None:
+        """``flush_outboxes`` for deliveries at hand, each as stored (its ``_v``): those just resolved are
+        published without reading them back (if emptying one conflicts, the next flush publishes it again)."""
+        pending = [delivery for delivery in deliveries if delivery["outbox_pending"]]
         if not pending:
             return
         self.publisher.publish([from_document(d) for delivery in pending for d in delivery["outbox"]])

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from services.router.combination import Blend
-from services.router.cues import GAP, compile_cues, find_cues
+from services.router.cues import compile_cues, find_cues
 from services.router.homophones import HomophoneFolder
+from services.router.lexicon_terms import Match, TermIndex, longest_only, pattern, term
 from services.router.ngram_model import NgramModel, Reading
 from services.router.resemblance import CategoryProfiles
 
@@ -43,32 +44,6 @@ class Classification:
 
 
 @dataclass(frozen=True)
-class _Term:
-    label: str
-    pattern: re.Pattern
-    weight: float
-    category: str
-    first: str  # the part before any "+": a cheap substring test screens most terms out
-    size: int  # characters matched, without the gaps: between equal weights the longer term says more
-
-
-@dataclass(frozen=True)
-class _Match:
-    term: _Term
-    start: int
-    end: int
-
-
-def _term(label: str, weight: float, category: str) -> _Term:
-    parts = label.split("+")
-    return _Term(label, re.compile(GAP.join(map(re.escape, parts))), weight, category, parts[0], len("".join(parts)))
-
-
-def _compile(label: str) -> re.Pattern:
-    return _term(label, 0.0, "").pattern
-
-
-@dataclass(frozen=True)
 class Evidence:
     """What the lexicon found in one report (``Classifier.evidence``); ``Classifier.decide`` turns it into a
     verdict, with or without the trained model's reading."""
@@ -90,20 +65,25 @@ class Classifier:
         categories = lexicon["categories"]
         self.categories = tuple(categories)
         self.default_tier = {name: spec.get("tier", "general") for name, spec in categories.items()}
-        self.terms = [_term(label, WEIGHTS[kind] if len(label) > 1 else min(WEIGHTS[kind], ONE_CHARACTER_MAX), name)
+        self.terms = [term(label, WEIGHTS[kind] if len(label) > 1 else min(WEIGHTS[kind], ONE_CHARACTER_MAX), name)
                       for name, spec in categories.items() for kind in WEIGHTS for label in spec.get(kind) or ()]
-        self.emergency = [_term(label, EMERGENCY_WEIGHT, name)
+        self.emergency = [term(label, EMERGENCY_WEIGHT, name)
                           for name, labels in lexicon.get("emergency", {}).items() for label in labels]
         self.cues = compile_cues(lexicon.get("emergency_cues") or {})
-        self.alarms = [_term(label, 0.0, lexicon.get("alarm_category", "special")) for label in lexicon.get("alarms") or ()]
+        self.alarms = [term(label, 0.0, lexicon.get("alarm_category", "special")) for label in lexicon.get("alarms") or ()]
+        self._term_index, self._emergency_index = TermIndex(self.terms), TermIndex(self.emergency)
+        self._alarm_index = TermIndex(self.alarms)
+        # the weak words of each category (坏了, 维修 …): they only say that something is wrong
+        self.weak_words = {name: frozenset(t.label for t in self.terms if t.category == name and t.weight == WEIGHTS["weak"])
+                           for name in categories}
         # only a category that has emergency words or cues can be an emergency on a bare cry for help
         self.can_be_emergency = {t.category for t in self.emergency} | {c.category for c in self.cues}
-        self.coordination = {name: [_compile(t) for t in spec.get("coordination_terms") or ()]
+        self.coordination = {name: [pattern(t) for t in spec.get("coordination_terms") or ()]
                              for name, spec in categories.items()}
         # "跟物业说了好几次": the party a resident turned to is not what the report is about, but shows that
         # another party is needed; these phrases are hidden from the category words and lift the tier
-        self.addressed = [_compile(t) for t in lexicon.get("addressed") or ()]
-        self.any_coordination = [_compile(t) for t in lexicon.get("coordination_terms") or ()] + self.addressed
+        self.addressed = [pattern(t) for t in lexicon.get("addressed") or ()]
+        self.any_coordination = [pattern(t) for t in lexicon.get("coordination_terms") or ()] + self.addressed
         self.negations = tuple(lexicon.get("negations") or ())
         self.figurative = frozenset(lexicon.get("figurative") or ())
         self.not_now = tuple(lexicon.get("not_now") or ())
@@ -225,7 +205,7 @@ class Classifier:
         matched: dict[str, list[str]] = {}
         for pattern in self.addressed:
             text = pattern.sub(lambda m: "□" * len(m.group(0)), text)
-        for match in _longest_only(_find(self.terms, text)):
+        for match in longest_only(self._term_index.find(text)):
             if self._negated(text, match.start):
                 continue
             scores[match.term.category] = (scores.get(match.term.category, 0.0) + match.term.weight
@@ -237,7 +217,7 @@ class Classifier:
         """Emergency words and cues that stand, and those dismissed with the reason (negated, past, not now)."""
         masked = self._masks.sub(lambda m: "□" * len(m.group(0)), text) if self._masks else text
         found = [(_Danger(m.term.label, m.term.category, m.term.label in self.figurative), ((m.start, m.end),))
-                 for m in _find(self.emergency, masked)]
+                 for m in self._emergency_index.find(masked)]
         found += [(_Danger("+".join(m.words), m.cue.category, m.cue.name in self.figurative), m.spans)
                   for m in find_cues(self.cues, masked, text)]
         standing, dismissed = [], []
@@ -247,13 +227,13 @@ class Classifier:
             (dismissed if cue else standing).append((danger, cue))
         return standing, dismissed
 
-    def _only_figurative(self, emergencies: list, alarms: list[_Match]) -> bool:
+    def _only_figurative(self, emergencies: list, alarms: list[Match]) -> bool:
         """Every danger shown is a word residents also say of no danger now (the lexicon's ``figurative``)."""
         shown = [found.figurative for found, _ in emergencies] + [m.term.label in self.figurative for m in alarms]
         return bool(shown) and all(shown)
 
-    def _alarms(self, text: str) -> list[_Match]:
-        return [m for m in _find(self.alarms, text) if not self._cue_before(text, m.start)]
+    def _alarms(self, text: str) -> list[Match]:
+        return [m for m in self._alarm_index.find(text) if not self._cue_before(text, m.start)]
 
     def _tier(self, category: str, text: str) -> str:
         tier = self.default_tier.get(category, "general")
@@ -284,20 +264,3 @@ class _Danger:
     label: str
     category: str
     figurative: bool  # also said of no danger now ("要出人命了"): a model sure of that may overrule it
-
-
-def _find(terms: list[_Term], text: str) -> list[_Match]:
-    found = []
-    for term in terms:
-        if term.first not in text:  # a plain substring test first: most terms are absent, and it is cheap
-            continue
-        hit = term.pattern.search(text)
-        if hit:
-            found.append(_Match(term, hit.start(), hit.end()))
-    return found
-
-
-def _longest_only(matches: list[_Match]) -> list[_Match]:
-    """Drop a match overlapping a longer one ("充电" in "充电桩坏", "灯+坏" in "红绿灯坏"): the longer says more."""
-    return [m for m in matches
-            if not any(o.start < m.end and m.start < o.end and o.term.size > m.term.size for o in matches)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,16 @@ def pieces(terms: frozenset[str]) -> set[str]:
 
 
 def find_cluster(terms: frozenset[str], reporter: str, recent: list[Recent], min_reports: int,
-                 new_cluster_id: str) -> Cluster | None:
+                 new_cluster_id: Callable[[], str]) -> Cluster | None:
+    """The cluster this report forms or joins; a new one is named by ``new_cluster_id()`` (a derived id:
+    asked only when one forms, as most reports form none)."""
     alike = [r for r in recent if similar(terms, r.terms)]
     existing = next((r.cluster_id for r in alike if r.cluster_id), None)
     if existing:
         members = tuple(r.case_id for r in alike if r.cluster_id == existing)
         return Cluster(existing, members, False, _shared(terms, alike))
     if len({r.reporter for r in alike} | {reporter}) >= min_reports:
-        return Cluster(new_cluster_id, tuple(r.case_id for r in alike), True, _shared(terms, alike))
+        return Cluster(new_cluster_id(), tuple(r.case_id for r in alike), True, _shared(terms, alike))
     return None
 
 

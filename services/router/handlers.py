@@ -16,7 +16,7 @@ from shared.ports import Clock, DocumentStore
 from shared.publisher import Publishable
 from services.router import assignment, clustering, metrics
 from services.router.assignment import LEVELS, Assignment, Placement
-from services.router.classification import WEIGHTS, Classifier
+from services.router.classification import Classifier
 from services.router.dispatch import SOURCE, CaseFacts, Planner
 from services.router.merging import merge, open_duplicate, place_of
 from services.router.locator import Locator
@@ -122,8 +122,7 @@ def _telling_terms(category: str, matched: list[str], classifier: Classifier) ->
     """The matched words that say what the problem is, for comparing reports (clusters, duplicates): the
     lexicon's weak words (坏了, 维修 …) only say that something is wrong, and would make any two
     reports of a category look alike."""
-    generic = {t.label for t in classifier.terms if t.category == category and t.weight == WEIGHTS["weak"]}
-    return sorted(set(matched) - generic)
+    return sorted(set(matched) - classifier.weak_words.get(category, frozenset()))
 
 
 def _reporter_key(report: dict, case_id: str) -> str:
@@ -152,7 +151,7 @@ def _cluster(event: Envelope, facts: CaseFacts, terms: list[str], reporter: str,
                                        fields=CLUSTER_FIELDS)
               if r["_id"] != event.subject and not r.get("merged_into")]  # its surviving case counts
     return clustering.find_cluster(frozenset(terms), reporter, recent, rules.min_reports,
-                                   derived_id(event.id, "cluster"))
+                                   lambda: derived_id(event.id, "cluster"))
 
 
 def _concentrated_events(event: Envelope, facts: CaseFacts, cluster: clustering.Cluster, owner: Assignment, now,

@@ -54,7 +54,7 @@ class NgramModel:
 
     def features(self, text: str) -> dict[str, float]:
         """tf-idf of the known n-grams, l2-normalised (as scikit-learn's TfidfVectorizer computes it)."""
-        counts = Counter(gram for gram in char_ngrams(text) if gram in self._features)
+        counts = Counter(filter(self._features.__contains__, char_ngrams(text)))
         values = {gram: (1.0 + math.log(n) if self.sublinear_tf else float(n)) * self._features[gram][0]
                   for gram, n in counts.items()}
         norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
@@ -78,14 +78,14 @@ class NgramModel:
         their contributions to the logit, largest first. Objects, not pairs: a document store may refuse
         nested arrays (FerretDB does), and an n-gram may hold a "." that cannot be a field name."""
         index = self.classes.index(category) if category is not None else None
-        contributions = []
+        ranked = []  # (-contribution, n-gram): sorted as they are, largest first, then by n-gram
         for gram, value in reading.features.items():
             _, weights, danger, _ = self._features[gram]
             contribution = value * (danger if index is None else weights[index])
             if contribution > 0:
-                contributions.append((contribution, gram))
-        contributions.sort(key=lambda item: (-item[0], item[1]))
-        return [{"ngram": gram, "weight": round(c, 3)} for c, gram in contributions[:limit]]
+                ranked.append((-contribution, gram))
+        ranked.sort()
+        return [{"ngram": gram, "weight": round(-negated, 3)} for negated, gram in ranked[:limit]]
 
 
 def _softmax(logits: list[float]) -> list[float]:

@@ -167,6 +167,33 @@ def test_a_query_answered_from_the_batch_agrees_with_the_store(store, filter):
     assert from_batch == stored
 
 
+def test_a_query_by_a_string_field_sees_the_batchs_later_writes_too(store):
+    """The batch's documents are looked up by the string a filter asks of a field (an index kept as the
+    batch writes): moved, deleted, re-inserted, or holding a number, nothing or a list there, a document
+    is found exactly when the store finds it once stored."""
+    store.insert("things", {"_id": "s", "unit": "u1", "n": 0})
+    with store.batch():
+        for n, unit in enumerate(["u1", "u2", "u1", 7, None]):
+            store.insert("things", {"_id": f"t{n}", "unit": unit, "n": n})
+        store.insert("things", {"_id": "bare", "n": 9})
+        assert [d["_id"] for d in store.find("things", {"unit": "u1", "n": {"$gte": 0}})] == ["s", "t0", "t2"]
+        store.replace("things", {**store.get("things", "t0"), "unit": "u2"})  # indexed: now under u2
+        store.delete("things", "t2")
+        store.insert("things", {"_id": "t5", "unit": "u1", "n": 5})
+        store.replace("things", {**store.get("things", "s"), "unit": "u3"})
+        from_batch = [[d["_id"] for d in store.find("things", {"unit": unit, "n": {"$gte": 0}})]
+                      for unit in ("u1", "u2", "u3", "7")]
+        assert from_another_thread(lambda: store.count("things")) == 1  # answered without a flush
+        assert from_batch == [["t5"], ["t0", "t1"], ["s"], []]
+        store.insert("things", {"_id": "listed", "unit": ["u1"], "n": 6})  # the backends differ: flush, ask
+        listed = [d["_id"] for d in store.find("things", {"unit": "u1"})]
+        assert from_another_thread(lambda: store.count("things")) == 8
+    assert listed == [d["_id"] for d in store.find("things", {"unit": "u1"})]
+    assert [[d["_id"] for d in store.find("things", {"unit": unit, "n": {"$gte": 0}})]
+            for unit in ("u1", "u2", "u3", "7")] == [[*(["listed"] if "listed" in listed else []), "t5"],
+                                                      ["t0", "t1"], ["s"], []]
+
+
 def test_delete_in_a_batch(store):
     store.insert("things", {"_id": "a"})
     with store.batch():

@@ -211,3 +211,30 @@ def test_due_deliveries_of_every_due_state_come_oldest_first_up_to_the_batch(dep
     assert [d["_id"] for d in _due_deliveries(deps.store, at[4], limit=3)] == ["n0", "n1", "n2"]
     assert [d["_id"] for d in _due_deliveries(deps.store, at[4], limit=10)] == ["n0", "n1", "n2", "n3"]
     assert DeliveryStep(deps, Published()).report_dead_letters() == 2
+
+
+class StoreOnly(Recording):
+    store_only = True  # as the inbox: delivered by the write that marks it sent
+
+
+class Refusing:
+    def publish(self, envelopes):
+        raise ConnectionError("the log is down")
+
+
+def test_inbox_deliveries_are_written_sent_and_their_outcomes_published_once_even_after_an_outage(deps):
+    deps.senders = {"inbox": StoreOnly("inbox")}
+    react(deps, *assignment("GD-I1"), *assignment("GD-I2"))
+    with pytest.raises(ConnectionError):
+        DeliveryStep(deps, Refusing()).run_once()  # sent, but the outcomes could not be published
+    pending = deps.store.find(NOTIFICATIONS, {"outbox_pending": True})
+    assert sorted(d["case_id"] for d in pending) == ["GD-I1", "GD-I2"] and {d["state"] for d in pending} == {"sent"}
+    published = Published()
+    step = DeliveryStep(deps, published)
+    step.run_once()  # the outboxes left behind are published by the next pass
+    react(deps, *assignment("GD-I3"))
+    step.run_once()  # a delivery resolved in this pass: published from the write, without reading it back
+    step.run_once()
+    assert sorted(e.subject for e in published.events if e.type == "NotificationSent") == ["GD-I1", "GD-I2", "GD-I3"]
+    stored = deps.store.find(NOTIFICATIONS, {})
+    assert {(d["state"], d["outbox_pending"], len(d["outbox"])) for d in stored} == {("sent", False, 0)}
