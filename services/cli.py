@@ -423,6 +423,9 @@ if not isinstance(bench_group, click.Group):
 @click.option("--connections", type=click.IntRange(min=1), default=16, show_default=True,
               help="concurrent keep-alive client connections")
 @click.option("--profile", is_flag=True, help="profile every service with py-spy while the reports flow")
+@click.option("--profile-cpu-only", is_flag=True,
+              help="with --profile: sample only threads holding the GIL (Python CPU time; no waits, and no C code "
+                   "that runs without the GIL, such as SQLite's)")
 @click.option("--port-base", type=int, default=lambda: int(os.environ.get("GRIDDESK_BENCH_PORT_BASE", "18400")),
               show_default="18400 or GRIDDESK_BENCH_PORT_BASE", help="services listen on port-base+1..+4")
 @click.option("--baseline-batch", type=click.IntRange(min=1), default=100, show_default=True,
@@ -431,8 +434,9 @@ if not isinstance(bench_group, click.Group):
               help="seconds to wait for the last notification")
 @click.option("--write-doc", is_flag=True, help="replace this run's section of docs/benchmarks.md")
 @click.option("--keep", is_flag=True, help="keep the temporary directory (logs, data)")
-def bench_pipeline(backend: str, cases: int, rate: float | None, connections: int, profile: bool, port_base: int,
-                   baseline_batch: int, notify_timeout_s: float, write_doc: bool, keep: bool) -> None:
+def bench_pipeline(backend: str, cases: int, rate: float | None, connections: int, profile: bool,
+                   profile_cpu_only: bool, port_base: int, baseline_batch: int, notify_timeout_s: float,
+                   write_doc: bool, keep: bool) -> None:
     """Drive N reports through intake → router → tracker → notifier and compare with the transport."""
     import signal
 
@@ -440,8 +444,10 @@ def bench_pipeline(backend: str, cases: int, rate: float | None, connections: in
     from services.bench.system import REPO
 
     command = " ".join(["griddesk bench pipeline", f"--backend {backend}", f"--cases {cases}"]
-                       + ([f"--rate {rate:g}"] if rate else []) + (["--profile"] if profile else []))
+                       + ([f"--rate {rate:g}"] if rate else []) + (["--profile"] if profile else [])
+                       + (["--profile-cpu-only"] if profile and profile_cpu_only else []))
     options = PipelineOptions(backend=backend, cases=cases, rate=rate, connections=connections, profile=profile,
+                              profile_cpu_only=profile_cpu_only,
                               port_base=port_base, baseline_batch=baseline_batch, notify_timeout_s=notify_timeout_s,
                               keep_dir=keep, doc_path=REPO / "docs" / "benchmarks.md" if write_doc else None,
                               command=command)

@@ -33,6 +33,7 @@ class PipelineOptions:
     rate: float | None = None
     connections: int = 16
     profile: bool = False
+    profile_cpu_only: bool = False
     port_base: int = 18400
     baseline_batch: int = 100
     notify_timeout_s: float = 120.0
@@ -87,7 +88,7 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
             raise RuntimeError(f"the warm-up reports were never notified:\n{system.logs()}")
         resources = ResourceSampler(str(system.processes_json)).start()
         if options.profile:
-            profiler = ServiceProfiler(work_dir / "profiles").start(system.pids())
+            profiler = ServiceProfiler(work_dir / "profiles", cpu_only=options.profile_cpu_only).start(system.pids())
         say(f"driving {options.cases} reports …")
         bench_cpu_started = _own_cpu_s()
         load = ReportLoad(system.url("intake"), api_key, units, cases=options.cases,

@@ -36,8 +36,9 @@ class Recording:
 class ServiceProfiler:
     """Starts one ``py-spy record`` per supervised child; ``stop`` makes them write their profiles."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, *, cpu_only: bool = False):
         self._out_dir = out_dir
+        self._cpu_only = cpu_only  # py-spy --gil: only threads holding the GIL, i.e. Python's own CPU time
         self._recordings: list[Recording] = []
 
     def start(self, pids: dict[str, int]) -> "ServiceProfiler":
@@ -49,7 +50,7 @@ class ServiceProfiler:
             output = self._out_dir / f"{child}.txt"
             process = subprocess.Popen(
                 [spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--rate", str(SAMPLE_RATE),
-                 "--format", "raw", "--output", str(output)],
+                 "--format", "raw", "--output", str(output)] + (["--gil"] if self._cpu_only else []),
                 stdout=subprocess.DEVNULL, stderr=open(self._out_dir / f"{child}.log", "w"))
             self._recordings.append(Recording(child, output, process))
         return self

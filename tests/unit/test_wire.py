@@ -2,6 +2,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cloudevents.core.bindings import kafka as binding
 from cloudevents.core.formats.json import JSONFormat
 
@@ -100,3 +102,11 @@ def test_an_event_without_a_timezone_or_a_subject_is_refused_at_the_producer():
         encode(Envelope(type="CaseReported", source="/s", subject="GD", data={}, time=datetime(2026, 1, 1)))
     with pytest.raises(ValueError):
         encode(Envelope(type="CaseReported", source="/s", subject="", data={}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=20))
+def test_a_derived_id_is_the_uuid5_of_its_cause_and_purpose(cause_id, purpose):
+    import uuid
+    from shared.events.envelope import _DERIVED_NAMESPACE
+    assert derived_id(cause_id, purpose) == str(uuid.uuid5(_DERIVED_NAMESPACE, f"{cause_id}/{purpose}"))
