@@ -49,8 +49,11 @@ def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> li
         if case is not None and domain.already_applied(case, event.id):
             return []
         before = case or domain.new_case(event.subject)
-        after = refreshed(domain.apply(before, document), policy)
-        deltas = indicators.deltas(before.get("facts") or _no_facts(), after["facts"])
+        if domain.only_in_timeline(before, document):  # facts, deadlines and breaches as they were
+            after, deltas = domain.apply(before, document), {}
+        else:
+            after = refreshed(domain.apply(before, document), policy)
+            deltas = indicators.deltas(before.get("facts") or _no_facts(), after["facts"])
         if deltas:
             change = {"id": f"{event.subject}#{len(after['event_ids'])}", "deltas": deltas}
             after["pending"] = [*(before.get("pending") or []), change]
