@@ -132,45 +132,65 @@ def add_to_bucket(store: DocumentStore, key: str, changes: list[Change]) -> None
 
 def bucket_with(bucket: dict | None, key: str, changes: list[Change]) -> dict | None:
     """The bucket ``key`` (None: not stored yet) with the changes it has not taken yet added in order and
-    their ids remembered, at the version it was read at; None when it took all of them already.
-
-    A change counts as taken by its id, or for a case's numbered change (``<case>#<n>``) when the bucket
-    remembers a change of that case numbered ``n`` or later; the bucket remembers only the latest change
-    of each case, the last ``APPLIED_WINDOW`` of them. The window is indexed once per call, not scanned
-    per change."""
-    remembered = _remembered((bucket or {}).get("applied", []))
-    counts, minutes, took = Counter((bucket or {}).get("counts", {})), Counter((bucket or {}).get("minutes", {})), False
+    their ids remembered, at the version it was read at; None when it took all of them already."""
+    window = _Window((bucket or {}).get("applied", []))
+    counts, minutes = Counter((bucket or {}).get("counts", {})), Counter((bucket or {}).get("minutes", {}))
     for change, change_id in changes:
-        case_id, number = _numbered(change_id)
-        slot = change_id if case_id is None else case_id  # the replay's one id per batch stands alone
-        if slot in remembered and (case_id is None or _numbered(remembered[slot])[1] >= number):
-            continue
-        counts.update(change["counts"])
-        minutes.update(change["minutes"])
-        remembered.pop(slot, None)
-        remembered[slot] = change_id
-        if len(remembered) > APPLIED_WINDOW:
-            del remembered[next(iter(remembered))]
-        took = True
-    if not took:
+        if not window.took(change_id):
+            counts.update(change["counts"])
+            minutes.update(change["minutes"])
+            window.remember(change_id)
+    if not window.added:
         return None
     base = bucket if bucket is not None else {"_id": key, **indicators.bucket_fields(key)}
-    return {**base, "counts": {k: v for k, v in counts.items() if v}, "minutes": {k: v for k, v in minutes.items() if v},
-            "applied": list(remembered.values())}
+    return {**base, "counts": {k: v for k, v in counts.items() if v},
+            "minutes": {k: v for k, v in minutes.items() if v}, "applied": window.remembered()}
 
 
-def _remembered(applied: list[str]) -> dict[str, str]:
-    """A bucket's window as {case id (or a plain id): the latest change id it took}, oldest first; a case
-    remembered twice (a bucket written before the window held cases) keeps its highest number."""
-    remembered: dict[str, str] = {}
-    for change_id in applied:
+class _Window:
+    """What a bucket remembers of the changes it took (its ``applied`` list): a change counts as taken by
+    its id, or for a case's numbered change (``<case>#<n>``) when the bucket remembers a change of that
+    case numbered ``n`` or later. Remembering a case's change forgets its earlier ones; the newest
+    ``APPLIED_WINDOW`` are kept. The list is searched as one string (a hot bucket's 300 entries take a
+    change of nearly every case of a pass), not entry by entry for each change."""
+
+    def __init__(self, applied: list[str]):
+        self.applied = applied
+        self.text = "\n" + "\n".join(applied) + "\n"
+        self.forgotten: set[str] = set()  # entries of ``applied`` a newer change of their case replaced
+        self.added: dict[str, str] = {}  # case id (the replay's plain ids: the id itself) -> change id
+
+    def took(self, change_id: str) -> bool:
         case_id, number = _numbered(change_id)
         if case_id is None:
-            remembered[change_id] = change_id
-        elif case_id not in remembered or _numbered(remembered[case_id])[1] < number:
-            remembered.pop(case_id, None)
-            remembered[case_id] = change_id
-    return remembered
+            return change_id in self.added or f"\n{change_id}\n" in self.text
+        if case_id in self.added:
+            return _numbered(self.added[case_id])[1] >= number
+        return any(_numbered(entry)[1] >= number for entry in self._entries(case_id))
+
+    def remember(self, change_id: str) -> None:
+        case_id, _ = _numbered(change_id)
+        if case_id is not None:
+            self.forgotten.update(self._entries(case_id))
+        slot = change_id if case_id is None else case_id
+        self.added.pop(slot, None)
+        self.added[slot] = change_id
+
+    def remembered(self) -> list[str]:
+        kept = [entry for entry in self.applied if entry not in self.forgotten] if self.forgotten else self.applied
+        return [*kept, *self.added.values()][-APPLIED_WINDOW:]
+
+    def _entries(self, case_id: str) -> list[str]:
+        """The entries of ``applied`` of this case (one, unless written before the window held cases)."""
+        found, needle = [], f"\n{case_id}#"
+        at = self.text.find(needle)
+        while at >= 0:
+            end = self.text.index("\n", at + 1)
+            entry = self.text[at + 1:end]
+            if _numbered(entry)[0] == case_id and entry not in self.forgotten:
+                found.append(entry)
+            at = self.text.find(needle, end)
+        return found
 
 
 def _numbered(change_id: str) -> tuple[str | None, int]:
