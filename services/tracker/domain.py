@@ -37,6 +37,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
                     "extended", "reopened", "waiting_for_resident"), "merged"),
     "DuplicateMerged": (("reported", "classified"), "merged"),  # the router merged it instead of dispatching
 }
+# Events the fold records and nothing more (no transition, no field of the case): adding one changes the
+# case's timeline and updated_at only, so its facts, deadlines and breaches stay as they were.
+TIMELINE_ONLY = frozenset({"ProgressNoted", "PartyMembersCalled", "ExtensionRequested", "CaseInformed",
+                           "DeliberationRequested", "NotificationSent", "NotificationFailed"})
 
 
 def new_case(case_id: str) -> dict[str, Any]:
@@ -56,7 +60,19 @@ def apply(case: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
              "correlation_id": event["correlation_id"], "causation_id": event["causation_id"],
              "data": event["data"]}
     timeline = _causal_order([*case["timeline"], entry])
-    return _folded({**case, "timeline": timeline, "event_ids": [*case["event_ids"], event["id"]]})
+    added = {**case, "timeline": timeline, "event_ids": [*case["event_ids"], event["id"]]}
+    if only_in_timeline(case, event):  # the fold from the start would give the same case: skip it
+        added["updated_at"] = timeline[-1]["time"]
+        return added
+    return _folded(added)
+
+
+def only_in_timeline(case: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Whether adding ``event`` to the (folded) case changes its timeline and ``updated_at`` only: a
+    ``TIMELINE_ONLY`` event that no entry names as its cause (an effect sorts after its cause, so a cause
+    arriving late could reorder the fold). A third of a case's events at the tracker are notifications."""
+    return (event["type"] in TIMELINE_ONLY and "breaches_open" in case  # folded at least once
+            and not any(entry.get("causation_id") == event["id"] for entry in case["timeline"]))
 
 
 def _causal_order(entries: list[dict]) -> list[dict]:

@@ -3,6 +3,7 @@ case's contribution to the indicators is added to the indicator buckets."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Callable
 
 from shared.errors import BackendUnavailable, Conflict
@@ -48,8 +49,11 @@ def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> li
         if case is not None and domain.already_applied(case, event.id):
             return []
         before = case or domain.new_case(event.subject)
-        after = refreshed(domain.apply(before, document), policy)
-        deltas = indicators.deltas(before.get("facts") or _no_facts(), after["facts"])
+        if domain.only_in_timeline(before, document):  # facts, deadlines and breaches as they were
+            after, deltas = domain.apply(before, document), {}
+        else:
+            after = refreshed(domain.apply(before, document), policy)
+            deltas = indicators.deltas(before.get("facts") or _no_facts(), after["facts"])
         if deltas:
             change = {"id": f"{event.subject}#{len(after['event_ids'])}", "deltas": deltas}
             after["pending"] = [*(before.get("pending") or []), change]
@@ -75,20 +79,27 @@ def _no_facts() -> dict:
     return {"counts": {}, "minutes": None, "keys": []}
 
 
+Change = tuple[dict, str]  # (what to add to one bucket, the id of the case's change it comes from)
+
+
 def add_pending_to_buckets(store: DocumentStore, *, batch: int = 500) -> int:
     """Add the cases' pending changes to the indicator buckets, then clear them (the worker's bucket pass,
     in its consume loop's thread; tests call it before reading indicators). Each bucket remembers the
     latest change it took of each recent case, so a change repeated after a crash between the two steps
-    counts once. Returns the cases done."""
-    done = 0
-    for case in store.find(CASES, {"has_pending": True}, sort=[("_id", 1)], limit=batch):
-        changes = case.get("pending") or []
-        for change in changes:
+    counts once. Every bucket is read and written once per pass with all its changes, in the cases' order
+    (a hot bucket, the whole deployment's of the day, takes a change of nearly every case), and before
+    the cases it clears. Returns the cases done."""
+    cases = store.find(CASES, {"has_pending": True}, sort=[("_id", 1)], limit=batch)
+    by_bucket: dict[str, list[Change]] = {}
+    for case in cases:
+        for change in case.get("pending") or []:
             for key, delta in change["deltas"].items():
-                add_to_bucket(store, key, delta, change["id"])
-        _clear_pending(store, case, {c["id"] for c in changes})
-        done += 1
-    return done
+                by_bucket.setdefault(key, []).append((delta, change["id"]))
+    for key, changes in by_bucket.items():
+        add_to_bucket(store, key, changes)
+    for case in cases:
+        _clear_pending(store, case, {c["id"] for c in case.get("pending") or []})
+    return len(cases)
 
 
 def _clear_pending(store: DocumentStore, case: dict, flushed: set[str]) -> None:
@@ -104,10 +115,10 @@ def _clear_pending(store: DocumentStore, case: dict, flushed: set[str]) -> None:
     raise RuntimeError(f"case {case['_id']} kept changing while clearing its pending changes")
 
 
-def add_to_bucket(store: DocumentStore, key: str, change: dict, change_id: str) -> None:
+def add_to_bucket(store: DocumentStore, key: str, changes: list[Change]) -> None:
     for _ in range(ATTEMPTS):
         bucket = store.get(BUCKETS, key)
-        updated = bucket_with(bucket, key, change, change_id)
+        updated = bucket_with(bucket, key, changes)
         try:
             if bucket is None:
                 store.insert(BUCKETS, updated)
@@ -119,36 +130,67 @@ def add_to_bucket(store: DocumentStore, key: str, change: dict, change_id: str) 
     raise RuntimeError(f"indicator bucket {key} kept changing")
 
 
-def bucket_with(bucket: dict | None, key: str, change: dict, change_id: str) -> dict | None:
-    """The bucket ``key`` (None: not stored yet) with the change added and its id remembered, at the version
-    it was read at; None when the bucket already took that change."""
-    if bucket is None:
-        return {**indicators.add_to_bucket({"_id": key, **indicators.bucket_fields(key)}, change),
-                "applied": [change_id]}
-    taken, others = _applied_besides(bucket.get("applied", []), change_id)
-    if taken:
+def bucket_with(bucket: dict | None, key: str, changes: list[Change]) -> dict | None:
+    """The bucket ``key`` (None: not stored yet) with the changes it has not taken yet added in order and
+    their ids remembered, at the version it was read at; None when it took all of them already."""
+    window = _Window((bucket or {}).get("applied", []))
+    counts, minutes = Counter((bucket or {}).get("counts", {})), Counter((bucket or {}).get("minutes", {}))
+    for change, change_id in changes:
+        if not window.took(change_id):
+            counts.update(change["counts"])
+            minutes.update(change["minutes"])
+            window.remember(change_id)
+    if not window.added:
         return None
-    updated = indicators.add_to_bucket(bucket, change)
-    updated["applied"] = [*others, change_id][-APPLIED_WINDOW:]
-    return updated
+    base = bucket if bucket is not None else {"_id": key, **indicators.bucket_fields(key)}
+    return {**base, "counts": {k: v for k, v in counts.items() if v},
+            "minutes": {k: v for k, v in minutes.items() if v}, "applied": window.remembered()}
 
 
-def _applied_besides(applied: list[str], change_id: str) -> tuple[bool, list[str]]:
-    """Whether a bucket that remembers ``applied`` took the change — the same id, or for a case's numbered
-    change (``<case>#<n>``) a change of that case numbered ``n`` or later — and what it remembers of
-    other changes (of other cases). Scans the window once: this runs for every change and bucket of a
-    pass."""
-    case_id, number = _numbered(change_id)
-    if case_id is None:
-        return change_id in applied, applied  # the replay's one id per batch
-    prefix = f"{case_id}#"
-    mine = [a for a in applied if a.startswith(prefix)]
-    if any(_numbered(a)[1] >= number for a in mine):
-        return True, applied
-    others = list(applied)
-    for a in mine:  # one, unless the bucket was written before the window held cases
-        others.remove(a)
-    return False, others
+class _Window:
+    """What a bucket remembers of the changes it took (its ``applied`` list): a change counts as taken by
+    its id, or for a case's numbered change (``<case>#<n>``) when the bucket remembers a change of that
+    case numbered ``n`` or later. Remembering a case's change forgets its earlier ones; the newest
+    ``APPLIED_WINDOW`` are kept. The list is searched as one string (a hot bucket's 300 entries take a
+    change of nearly every case of a pass), not entry by entry for each change."""
+
+    def __init__(self, applied: list[str]):
+        self.applied = applied
+        self.text = "\n" + "\n".join(applied) + "\n"
+        self.forgotten: set[str] = set()  # entries of ``applied`` a newer change of their case replaced
+        self.added: dict[str, str] = {}  # case id (the replay's plain ids: the id itself) -> change id
+
+    def took(self, change_id: str) -> bool:
+        case_id, number = _numbered(change_id)
+        if case_id is None:
+            return change_id in self.added or f"\n{change_id}\n" in self.text
+        if case_id in self.added:
+            return _numbered(self.added[case_id])[1] >= number
+        return any(_numbered(entry)[1] >= number for entry in self._entries(case_id))
+
+    def remember(self, change_id: str) -> None:
+        case_id, _ = _numbered(change_id)
+        if case_id is not None:
+            self.forgotten.update(self._entries(case_id))
+        slot = change_id if case_id is None else case_id
+        self.added.pop(slot, None)
+        self.added[slot] = change_id
+
+    def remembered(self) -> list[str]:
+        kept = [entry for entry in self.applied if entry not in self.forgotten] if self.forgotten else self.applied
+        return [*kept, *self.added.values()][-APPLIED_WINDOW:]
+
+    def _entries(self, case_id: str) -> list[str]:
+        """The entries of ``applied`` of this case (one, unless written before the window held cases)."""
+        found, needle = [], f"\n{case_id}#"
+        at = self.text.find(needle)
+        while at >= 0:
+            end = self.text.index("\n", at + 1)
+            entry = self.text[at + 1:end]
+            if _numbered(entry)[0] == case_id and entry not in self.forgotten:
+                found.append(entry)
+            at = self.text.find(needle, end)
+        return found
 
 
 def _numbered(change_id: str) -> tuple[str | None, int]:

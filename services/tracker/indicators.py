@@ -102,31 +102,30 @@ def bucket_fields(key: str) -> dict[str, str]:
 
 
 def deltas(old: dict, new: dict) -> dict[str, dict]:
-    """Per bucket: what to add (negative to take away) to move from ``old`` facts to ``new`` facts."""
-    result: dict[str, dict] = {}
+    """Per bucket: what to add (negative to take away) to move from ``old`` facts to ``new`` facts.
+    Plain dicts, not Counters: this runs on every projected event."""
+    result: dict[str, tuple[dict, dict]] = {}
 
     def add(fact: dict, sign: int) -> None:
+        counts, minute = fact["counts"], fact["minutes"]
         for key in fact["keys"]:
-            change = result.setdefault(key, {"counts": Counter(), "minutes": Counter()})
-            for name, value in fact["counts"].items():
-                change["counts"][name] += sign * value
-            if fact["minutes"] is not None:
-                change["minutes"][str(fact["minutes"])] += sign
+            change = result.get(key)
+            if change is None:
+                change = result[key] = ({}, {})
+            for name, value in counts.items():
+                change[0][name] = change[0].get(name, 0) + sign * value
+            if minute is not None:
+                change[1][str(minute)] = change[1].get(str(minute), 0) + sign
 
     add(old, -1)
     add(new, +1)
-    return {key: {"counts": {k: v for k, v in c["counts"].items() if v},
-                  "minutes": {k: v for k, v in c["minutes"].items() if v}}
-            for key, c in result.items() if any(c["counts"].values()) or any(c["minutes"].values())}
-
-
-def add_to_bucket(bucket: dict, change: dict) -> dict:
-    counts = Counter(bucket.get("counts", {}))
-    counts.update(change["counts"])
-    minutes = Counter(bucket.get("minutes", {}))
-    minutes.update(change["minutes"])
-    return {**bucket, "counts": {k: v for k, v in counts.items() if v},
-            "minutes": {k: v for k, v in minutes.items() if v}}
+    changed = {}
+    for key, (counts, minutes) in result.items():
+        counts = {k: v for k, v in counts.items() if v}
+        minutes = {k: v for k, v in minutes.items() if v}
+        if counts or minutes:
+            changed[key] = {"counts": counts, "minutes": minutes}
+    return changed
 
 
 def facts_as_bucket(fact: dict) -> dict:

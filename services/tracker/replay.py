@@ -119,8 +119,8 @@ def _project_batch(tracker: Tracker, by_case: dict[str, list]) -> int:
     change_id = f"replay-{uuid.uuid4().hex}"
     buckets = {b["_id"]: b for b in store.find(handlers.BUCKETS, {"_id": {"$in": list(batch_deltas)}})}
     for key, change in batch_deltas.items():
-        updated = handlers.bucket_with(buckets.get(key), key, {"counts": dict(change["counts"]),
-                                                              "minutes": dict(change["minutes"])}, change_id)
+        updated = handlers.bucket_with(buckets.get(key), key, [({"counts": dict(change["counts"]),
+                                                               "minutes": dict(change["minutes"])}, change_id)])
         if updated is not None:
             writes.append(_write(handlers.BUCKETS, buckets.get(key), updated))
     try:

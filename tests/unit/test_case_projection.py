@@ -1,3 +1,4 @@
+import copy
 import itertools
 
 from services.tracker import domain
@@ -96,3 +97,26 @@ def test_the_tracker_projects_every_event_type_of_every_producer():
     from services.tracker.handlers import reactions
 
     assert set(reactions(None, None)) == set(CATALOGUE)
+
+
+def test_an_event_only_recorded_in_the_timeline_gives_the_case_a_full_fold_gives():
+    """Notifications and the like skip the fold (domain.TIMELINE_ONLY): in any arrival order, the case must
+    be the fold of its timeline from the start, also when a late notification turns out to be the cause of
+    an action already folded (stamped before it by a skewed clock: the action then moves after the
+    resolution and is refused)."""
+    informed = {"id": "e5", "type": "CaseInformed", "time": "2026-11-28T08:00:04+00:00", "source": "/r",
+                "correlation_id": "e1", "causation_id": "e3", "data": {"party": "community"}}
+    acknowledged = {"id": "e6", "type": "CaseAcknowledged", "time": "2026-11-28T08:00:02+00:00", "source": "/i",
+                    "correlation_id": "e1", "causation_id": "e5", "data": {"by": {"id": "p"}}}
+    resolved = {"id": "e7", "type": "CaseResolved", "time": "2026-11-28T08:00:03+00:00", "source": "/i",
+                "correlation_id": "e1", "causation_id": "e1", "data": {"by": {"id": "p"}, "result": "ok"}}
+    events = [*EVENTS, informed, acknowledged, resolved]
+    skipped = 0
+    for order in itertools.permutations(events):
+        case = domain.new_case("GD-1")
+        for event in order:
+            skipped += domain.only_in_timeline(case, event)
+            case = domain.apply(case, event)
+        assert case == domain._folded(copy.deepcopy(case)), [e["id"] for e in order]
+        assert case["state"] == "resolved" and case["assignments"][0]["acknowledged_at"] is None  # after e5
+    assert skipped > 0

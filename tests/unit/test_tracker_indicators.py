@@ -192,6 +192,6 @@ def test_a_bucket_change_repeated_after_a_crash_counts_once(tmp_path):
     case = store.get(handlers.CASES, "A")
     first = case["pending"][0]
     for key, delta in first["deltas"].items():  # the buckets took it, then the worker died
-        handlers.add_to_bucket(store, key, delta, first["id"])
+        handlers.add_to_bucket(store, key, [(delta, first["id"])])
     handlers.add_pending_to_buckets(store)
     assert summary(store)["received"] == 1 and store.get(handlers.CASES, "A")["has_pending"] is False
