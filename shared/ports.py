@@ -54,6 +54,10 @@ class EventLog(Protocol):
 
     def subscribe(self, group: str, topics: Sequence[str]) -> Subscription: ...
 
+    def unconsumed(self, group: str, topics: Sequence[str]) -> int:
+        """Records on ``topics`` after ``group``'s committed positions (all of a topic it never committed
+        on), read from outside the group: nobody joins it, so its members are not disturbed."""
+
     def ping(self) -> None:
         """Raise BackendUnavailable unless the log answers."""
 

@@ -99,3 +99,29 @@ class EventWatcher:
             if envelope is not None and envelope.type == NOTIFIED and envelope.subject not in observed.notified_at:
                 observed.notified_at[envelope.subject] = envelope.time.timestamp()
                 observed.consumed_at[envelope.subject] = now
+
+
+def service_consumers() -> dict[str, tuple[str, ...]]:
+    """Each service worker's consumer group and the topics it reads (as its bootstrap wires them)."""
+    from services.intake import bootstrap as intake
+    from services.notifier import bootstrap as notifier
+    from services.router import bootstrap as router
+    from services.tracker import bootstrap as tracker
+    return {module.SERVICE: tuple(module.CONSUMED_TOPICS) for module in (intake, router, tracker, notifier)}
+
+
+def wait_until_consumed(log: EventLog, consumers: dict[str, tuple[str, ...]], timeout_s: float,
+                        interval_s: float = 0.1) -> float | None:
+    """The wall time at which every group had consumed everything on its topics (None: not within
+    ``timeout_s``). A consumer off the notification's path — the tracker — may still be working when the
+    last case is notified; a rate that ignored it would reward falling behind."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if all(log.unconsumed(group, topics) == 0 for group, topics in consumers.items()):
+                return time.time()
+        except BackendUnavailable:
+            pass
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval_s)

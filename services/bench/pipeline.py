@@ -19,7 +19,7 @@ from services.bench import report, statistics
 from services.bench.baseline import measure_transport
 from services.bench.load import ReportLoad
 from services.bench.memory import ResourceSampler
-from services.bench.observe import EventWatcher
+from services.bench.observe import EventWatcher, service_consumers, wait_until_consumed
 from services.bench.profiling import SAMPLE_RATE, ServiceProfiler, summarise_file
 from services.bench.system import (REPO, LocalBackends, backend_settings, start_system, unit_codes)
 
@@ -94,9 +94,10 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
         load = ReportLoad(system.url("intake"), api_key, units, cases=options.cases,
                           connections=options.connections, rate=options.rate).run()
         complete = watcher.wait_for(load.accepted_at, options.notify_timeout_s)
-        client_cpu_s = _own_cpu_s() - bench_cpu_started
         if not complete:
             say(f"gave up waiting after {options.notify_timeout_s:.0f}s for notifications")
+        consumed_at = wait_until_consumed(event_log, service_consumers(), options.notify_timeout_s) if complete else None
+        client_cpu_s = _own_cpu_s() - bench_cpu_started
         written = profiler.stop() if profiler else {}
         profiler = None
         peak_kb, cpu_s = resources.stop(), resources.cpu_s()
@@ -114,7 +115,7 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
         say(f"profiles (py-spy raw collapsed stacks) in {kept}")
     say("measuring the transport's own rate for the same records …")
     baseline = measure_transport(settings, observed.records, work_dir / "baseline", batch_size=options.baseline_batch)
-    return _figures(options, load, observed, baseline, peak_kb, cpu_s, client_cpu_s), profiles
+    return _figures(options, load, observed, baseline, peak_kb, cpu_s, client_cpu_s, consumed_at), profiles
 
 
 def _own_cpu_s() -> float:
@@ -125,7 +126,7 @@ def _own_cpu_s() -> float:
 
 
 def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, cpu_s: dict,
-             client_cpu_s: float) -> dict:
+             client_cpu_s: float, consumed_at: float | None) -> dict:
     accepted, notified = load.accepted_at, observed.notified_at
     latency = statistics.summarise_latencies(accepted, notified)
     last_notified = max((notified[c] for c in accepted if c in notified), default=load.first_sent)
@@ -137,6 +138,10 @@ def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, 
         "missing": latency.missing, "failures": load.failures,
         "accepted_per_s": round(statistics.rate(len(accepted), load.first_sent, load.last_accepted), 1),
         "cases_per_s": round(statistics.sustained_case_rate(load.first_sent, accepted, notified), 1),
+        # every consumer done (the tracker too, which is off the notification's path): NaN if never
+        "all_consumed_per_s": round(statistics.rate(len(accepted), load.first_sent, consumed_at), 1)
+        if consumed_at else float("nan"),
+        "all_consumed_after_last_notified_s": round(consumed_at - last_notified, 2) if consumed_at else float("nan"),
         "events_per_s": round(events_per_s, 1),
         "events_per_case": measured_records / len(accepted) if accepted else 0.0,
         "p50_ms": round(latency.p50_ms, 1), "p95_ms": round(latency.p95_ms, 1), "p99_ms": round(latency.p99_ms, 1),
@@ -153,5 +158,5 @@ def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, 
                      "write_per_s": round(baseline.write_per_s, 1), "read_per_s": round(baseline.read_per_s, 1)},
         "baseline_per_s": round(baseline.per_s, 1),
         "ratio": round(statistics.ratio(events_per_s, baseline.per_s), 3),
-        "profile_rate": SAMPLE_RATE,
+        "profile_rate": SAMPLE_RATE, "profile_cpu_only": options.profile_cpu_only,
     }

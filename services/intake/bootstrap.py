@@ -23,6 +23,7 @@ from services.intake.rate_limits import RATE_COUNTERS, Limit, RateLimiter
 from services.intake.settings import IntakeSettings
 
 SERVICE = "intake"
+CONSUMED_TOPICS = (ROUTER_EVENTS,)  # read by the worker (group SERVICE)
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Intake:
         """Keeps the case files' owners from the router's events (group ``intake``)."""
         reactions = {event_type: (lambda event, react=react: react(event, store=self.store))
                      for event_type, react in handlers.REACTIONS.items()}
-        return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS], reactions, store=self.store)
+        return ConsumeLoop(self.log, SERVICE, SERVICE, list(CONSUMED_TOPICS), reactions, store=self.store)
 
 
 def build(settings: IntakeSettings | None = None, *, store: DocumentStore | None = None,

@@ -30,6 +30,7 @@ from services.notifier.routing import Routing
 from services.notifier.settings import NotifierSettings
 
 SERVICE = "notifier"
+CONSUMED_TOPICS = (ROUTER_EVENTS, TRACKER_EVENTS, INTAKE_EVENTS)  # read by the worker (group SERVICE)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Notifier:
         """``after_batch``: called once each batch's planned deliveries are stored (the worker wakes the
         delivery step with it)."""
         deps = deps or self.deps()
-        return ConsumeLoop(self.log, SERVICE, SERVICE, [ROUTER_EVENTS, TRACKER_EVENTS, INTAKE_EVENTS],
+        return ConsumeLoop(self.log, SERVICE, SERVICE, list(CONSUMED_TOPICS),
                            handlers.reactions(deps), store=deps.store, after_batch=after_batch)
 
     def delivery_step(self, deps: NotifierDeps | None = None, **options) -> DeliveryStep:

@@ -27,6 +27,7 @@ from services.router.routing_rules import RoutingRules, load_rules
 from services.router.settings import RouterSettings
 
 SERVICE = "router"
+CONSUMED_TOPICS = (INTAKE_EVENTS, TRACKER_EVENTS)  # read by the worker (group SERVICE)
 NO_MODEL = "none"  # GRIDDESK_ROUTER_MODEL_FILE=none: classify with the lexicon alone
 
 
@@ -70,7 +71,7 @@ class Router:
             self.classifier, Planner(self.rules, self.calendar, directory.get), self.clock, to_simplified)
 
     def consume_loop(self) -> ConsumeLoop:
-        return ConsumeLoop(self.log, SERVICE, SERVICE, [INTAKE_EVENTS, TRACKER_EVENTS], handlers.reactions(self.deps()),
+        return ConsumeLoop(self.log, SERVICE, SERVICE, list(CONSUMED_TOPICS), handlers.reactions(self.deps()),
                            store=self.store)
 
 

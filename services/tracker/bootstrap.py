@@ -20,6 +20,7 @@ from services.tracker.settings import TrackerSettings
 from services.tracker.sla import SlaPolicy
 
 SERVICE = "tracker"
+CONSUMED_TOPICS = ALL_TOPICS  # read by the worker (group SERVICE)
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Tracker:
 
     def consume_loop(self, group: str = SERVICE, *, between_polls: Callable[[], None] | None = None) -> ConsumeLoop:
         """``between_polls``: the worker's bucket pass, run in the loop's thread between two polls."""
-        return ConsumeLoop(self.log, SERVICE, group, list(ALL_TOPICS), handlers.reactions(self.store, self.policy),
+        return ConsumeLoop(self.log, SERVICE, group, list(CONSUMED_TOPICS), handlers.reactions(self.store, self.policy),
                            store=self.store, between_polls=between_polls)
 
     def sweep(self) -> int:

@@ -30,6 +30,7 @@ class KafkaEventLog:
         self._client_id = client_id
         self._timeout_s = timeout_s
         self._producer: KafkaProducer | None = None
+        self._offsets: KafkaConsumer | None = None
 
     def _admin(self) -> KafkaAdminClient:
         try:
@@ -98,6 +99,26 @@ class KafkaEventLog:
     def subscribe(self, group: str, topics: Sequence[str]) -> "KafkaSubscription":
         return KafkaSubscription(self._bootstrap, group, list(topics), self._client_id)
 
+    def unconsumed(self, group: str, topics: Sequence[str]) -> int:
+        try:
+            if self._offsets is None:  # a consumer outside any group, kept for these reads
+                self._offsets = KafkaConsumer(bootstrap_servers=self._bootstrap, client_id=self._client_id,
+                                              group_id=None, enable_auto_commit=False)
+            partitions = [TopicPartition(topic, partition) for topic in topics
+                          for partition in sorted(self._offsets.partitions_for_topic(topic) or ())]
+            if not partitions:
+                return 0
+            ends = self._offsets.end_offsets(partitions)
+            starts = self._offsets.beginning_offsets(partitions)
+            admin = self._admin()
+            try:
+                committed = admin.list_group_offsets({group: partitions}).get(group, {})
+            finally:
+                admin.close()
+        except KafkaError as error:
+            raise BackendUnavailable(f"Kafka offsets: {error}") from error
+        return sum(max(0, ends[tp] - _position(committed.get(tp), starts[tp])) for tp in partitions)
+
     def ping(self) -> None:
         self._admin().close()
 
@@ -105,6 +126,15 @@ class KafkaEventLog:
         if self._producer is not None:
             self._producer.close(timeout=self._timeout_s)
             self._producer = None
+        if self._offsets is not None:
+            self._offsets.close()
+            self._offsets = None
+
+
+def _position(committed, start: int) -> int:
+    """Where a group resumes on a partition: its committed offset, else the beginning (it reads from the
+    earliest record, ``auto_offset_reset="earliest"``)."""
+    return committed.offset if committed is not None and committed.offset >= 0 else start
 
 
 class KafkaSubscription:

@@ -23,6 +23,9 @@ class NamespacedEventLog:
         inner = self._inner.subscribe(self._prefix + group, [self._prefix + t for t in topics])
         return _NamespacedSubscription(inner, self._prefix)
 
+    def unconsumed(self, group: str, topics: Sequence[str]) -> int:
+        return self._inner.unconsumed(self._prefix + group, [self._prefix + t for t in topics])
+
     def ping(self) -> None:
         self._inner.ping()
 

@@ -118,6 +118,9 @@ class SqliteEventLog:
                 "ON CONFLICT (grp, topic) DO UPDATE SET seq=excluded.seq WHERE excluded.seq > positions.seq",
                 [(group, topic, seq) for topic, seq in positions.items()])
 
+    def unconsumed(self, group: str, topics: Sequence[str]) -> int:
+        return sum(self.count_after(topic, self.committed(group, topic)) for topic in topics)
+
     def count_after(self, topic: str, seq: int) -> int:
         return self._db().execute(
             "SELECT count(*) FROM records WHERE topic=? AND seq>?", (topic, seq)).fetchone()[0]

@@ -153,3 +153,17 @@ def test_positions_survive_a_new_log_instance(backend_settings, log):
 def test_ensure_topics_is_idempotent_and_ping_answers(log):
     log.ensure_topics([TOPIC, OTHER])
     log.ping()
+
+
+def test_what_a_group_has_not_consumed_is_counted_from_outside_the_group(log):
+    log.append(TOPIC, [message("GD-7", n) for n in range(10)])
+    log.append(OTHER, [message("GD-8", n) for n in range(3)])
+    member = log.subscribe("g-unconsumed", [TOPIC, OTHER])
+    try:
+        records = drain(member, 13)
+        member.commit([r for r in records if r.topic == TOPIC][:4] + [r for r in records if r.topic == OTHER])
+        assert log.unconsumed("g-unconsumed", [TOPIC, OTHER]) == 6
+        assert log.unconsumed("g-never-seen", [OTHER]) == 3
+        assert drain(member, 0, timeout_s=0) == []  # the member was not disturbed: it still holds the topics
+    finally:
+        member.close()

@@ -86,7 +86,8 @@ def test_the_last_line_is_one_json_object_with_the_required_fields_and_no_nan():
 
 
 def test_targets_depend_on_the_load_mode():
-    assert [name for name, _ in report.targets(result())] == ["≥ 300 cases/s sustained", "ratio ≥ 0.3"]
+    assert [name for name, _ in report.targets(result())] == [
+        "≥ 300 cases/s sustained (notified, and every consumer done)", "ratio ≥ 0.3"]
     at_100 = report.targets(result(offered_rate_per_s=100))
     assert at_100 == [("p99 < 1000 ms at 100 cases/s", True), ("ratio ≥ 0.3", False)]
 
@@ -111,3 +112,9 @@ def test_the_load_never_repeats_a_problem_in_a_unit_within_eight_passes_over_the
         bodies = [report_body(index, units) for index in range(len(SAMPLE_TEXTS) * unit_count)]
         pairs = {(body["location"]["unit_code"], body["category_hint"]) for body in bodies}
         assert len(pairs) == len(bodies)
+
+
+def test_the_sustained_rate_counts_only_once_every_consumer_is_done():
+    assert report.targets(result(cases_per_s=310.0, all_consumed_per_s=320.0))[0][1] is True
+    assert report.targets(result(cases_per_s=310.0, all_consumed_per_s=280.0))[0][1] is False  # the tracker lagged
+    assert report.targets(result(cases_per_s=310.0, all_consumed_per_s=float("nan")))[0][1] is False  # never done
