@@ -75,13 +75,16 @@ class DocumentStore(Protocol):
 
     def ensure_index(self, collection: str, fields: Sequence[str], *, unique: bool = False) -> None: ...
 
-    def insert(self, collection: str, document: Document) -> Document:
-        """Store a new document; Conflict if its ``_id`` or a unique field is taken."""
+    def insert(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
+        """Store a new document; Conflict if its ``_id`` or a unique field is taken. ``handed_over``: the
+        caller will never change the document, or anything in it, again — a store that keeps it (a unit of
+        work's buffer) may then keep it as it is instead of a private copy."""
 
     def get(self, collection: str, id: str) -> Document | None: ...
 
-    def replace(self, collection: str, document: Document) -> Document:
-        """Store a new state of a document read before; Conflict if it changed meanwhile."""
+    def replace(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
+        """Store a new state of a document read before; Conflict if it changed meanwhile. ``handed_over``:
+        as for ``insert``."""
 
     def delete(self, collection: str, id: str) -> bool: ...
 

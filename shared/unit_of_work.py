@@ -169,7 +169,7 @@ class BatchingStore:
             known = batch.known[(collection, id)] = _Known(self._store.get(collection, id))
         return _copy(known.document)
 
-    def insert(self, collection: str, document: Document) -> Document:
+    def insert(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         batch = self._batch()
         if batch is None:
             return self._store.insert(collection, document)
@@ -179,10 +179,11 @@ class BatchingStore:
         if known is not None and known.document is not None:
             raise Conflict(f"{collection}/{document['_id']} exists")
         stored = {**document, "_v": 1}
-        batch.buffer(key, StoreWrite("insert", collection, document["_id"], _copy(stored)))
+        buffered = {**stored} if handed_over else _copy(stored)  # its own top level: the caller keeps ``stored``
+        batch.buffer(key, StoreWrite("insert", collection, document["_id"], buffered))
         return stored  # as the adapters return it: the caller's own values, never the buffered copy's
 
-    def replace(self, collection: str, document: Document) -> Document:
+    def replace(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         batch = self._batch()
         if batch is None:
             return self._store.replace(collection, document)
@@ -192,7 +193,8 @@ class BatchingStore:
         if known is not None and known.slot is not None and (known.document or {}).get("_v") != version:
             raise Conflict(f"{collection}/{document['_id']} changed in this batch since version {version}")
         stored = {**document, "_v": version + 1}
-        batch.buffer(key, StoreWrite("replace", collection, document["_id"], _copy(stored), expected_v=version))
+        buffered = {**stored} if handed_over else _copy(stored)
+        batch.buffer(key, StoreWrite("replace", collection, document["_id"], buffered, expected_v=version))
         return stored  # as the adapters return it: the caller's own values, never the buffered copy's
 
     def delete(self, collection: str, id: str) -> bool:

@@ -59,7 +59,11 @@ def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> li
             after["pending"] = [*(before.get("pending") or []), change]
         after["has_pending"] = bool(after.get("pending"))
         try:
-            store.insert(CASES, after) if case is None else store.replace(CASES, after)
+            # handed over: ``after`` and what it shares with ``before`` (a private copy) are never changed again
+            if case is None:
+                store.insert(CASES, after, handed_over=True)
+            else:
+                store.replace(CASES, after, handed_over=True)
             return []
         except Conflict:
             continue
@@ -106,7 +110,7 @@ def _clear_pending(store: DocumentStore, case: dict, flushed: set[str]) -> None:
     for _ in range(ATTEMPTS):
         left = [c for c in case.get("pending") or [] if c["id"] not in flushed]
         try:
-            store.replace(CASES, {**case, "pending": left, "has_pending": bool(left)})
+            store.replace(CASES, {**case, "pending": left, "has_pending": bool(left)}, handed_over=True)
             return
         except Conflict:
             case = store.get(CASES, case["_id"])

@@ -50,7 +50,7 @@ class MongoStore:
         with _translated(collection):
             self._db[collection].create_index([(f, ASCENDING) for f in fields], unique=unique, name=name)
 
-    def insert(self, collection: str, document: Document) -> Document:
+    def insert(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         stored = {**document, "_v": 1}
         try:
             with _translated(collection):
@@ -63,7 +63,7 @@ class MongoStore:
         with _translated(collection):
             return self._db[collection].find_one({"_id": id})
 
-    def replace(self, collection: str, document: Document) -> Document:
+    def replace(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         version = document["_v"]
         stored = {**document, "_v": version + 1}
         try:

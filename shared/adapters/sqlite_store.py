@@ -94,7 +94,7 @@ class SqliteStore:
         self._connections.get().execute(
             f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {name} ON {_table(collection)} ({columns})")
 
-    def insert(self, collection: str, document: Document) -> Document:
+    def insert(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         stored = {**document, "_v": 1}
         self._db(collection)
         try:
@@ -112,7 +112,7 @@ class SqliteStore:
             f"SELECT doc FROM {_table(collection)} WHERE id=?", (id,)).fetchone()
         return json_codec.from_text(row[0]) if row else None
 
-    def replace(self, collection: str, document: Document) -> Document:
+    def replace(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         version = document["_v"]
         stored = {**document, "_v": version + 1}
         self._db(collection)

@@ -320,3 +320,16 @@ def test_a_projection_in_a_batch_applies_to_its_unstored_documents_too(store):
     from_batch[0]["terms"].pop()
     assert store.find("things", filter, sort=sort, fields=fields) == from_batch
     assert store.get("things", "b")["terms"] == ["z"]
+
+
+def test_a_handed_over_document_is_stored_as_it_was_handed_over(store):
+    store.insert("things", {"_id": "c1", "timeline": [{"type": "CaseReported"}]})
+    with store.batch():
+        case = store.get("things", "c1")
+        after = {**case, "timeline": [*case["timeline"], {"type": "CaseAssigned"}]}
+        returned = store.replace("things", after, handed_over=True)
+        returned["_v"] = 99  # the top level the caller got back is its own, even when handed over
+        assert store.get("things", "c1")["timeline"][-1] == {"type": "CaseAssigned"}
+        assert store.get("things", "c1")["_v"] == 2
+    stored = store.get("things", "c1")
+    assert stored["_v"] == 2 and [e["type"] for e in stored["timeline"]] == ["CaseReported", "CaseAssigned"]
