@@ -85,12 +85,12 @@ class HttpSettings:
 
     @classmethod
     def from_env(cls, service: str, default_port: int, env: Mapping[str, str] | None = None, *,
-                 default_threads: int = 4) -> "HttpSettings":
+                 default_threads: int = 4, default_workers: int = 2) -> "HttpSettings":
         env = os.environ if env is None else env
         prefix = f"GRIDDESK_{service.upper()}"
         return cls(
             host=env_str(env, f"{prefix}_HOST", env_str(env, "GRIDDESK_HOST", "127.0.0.1")),
             port=env_int(env, f"{prefix}_PORT", default_port),
-            workers=env_int(env, f"{prefix}_WORKERS", env_int(env, "GRIDDESK_HTTP_WORKERS", 2)),
+            workers=env_int(env, f"{prefix}_WORKERS", env_int(env, "GRIDDESK_HTTP_WORKERS", default_workers)),
             threads=env_int(env, f"{prefix}_THREADS", env_int(env, "GRIDDESK_HTTP_THREADS", default_threads)),
         )
