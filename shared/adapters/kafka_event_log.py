@@ -30,7 +30,8 @@ class KafkaEventLog:
         self._client_id = client_id
         self._timeout_s = timeout_s
         self._producer: KafkaProducer | None = None
-        self._offsets: KafkaConsumer | None = None
+        self._offsets: KafkaConsumer | None = None  # for ``unconsumed``, with the admin client below
+        self._offsets_admin: KafkaAdminClient | None = None
 
     def _admin(self) -> KafkaAdminClient:
         try:
@@ -110,11 +111,9 @@ class KafkaEventLog:
                 return 0
             ends = self._offsets.end_offsets(partitions)
             starts = self._offsets.beginning_offsets(partitions)
-            admin = self._admin()
-            try:
-                committed = admin.list_group_offsets({group: partitions}).get(group, {})
-            finally:
-                admin.close()
+            if self._offsets_admin is None:
+                self._offsets_admin = self._admin()
+            committed = self._offsets_admin.list_group_offsets({group: partitions}).get(group, {})
         except KafkaError as error:
             raise BackendUnavailable(f"Kafka offsets: {error}") from error
         return sum(max(0, ends[tp] - _position(committed.get(tp), starts[tp])) for tp in partitions)
@@ -129,6 +128,9 @@ class KafkaEventLog:
         if self._offsets is not None:
             self._offsets.close()
             self._offsets = None
+        if self._offsets_admin is not None:
+            self._offsets_admin.close()
+            self._offsets_admin = None
 
 
 def _position(committed, start: int) -> int:
