@@ -80,7 +80,9 @@ class DocumentStore(Protocol):
         caller will never change the document, or anything in it, again — a store that keeps it (a unit of
         work's buffer) may then keep it as it is instead of a private copy."""
 
-    def get(self, collection: str, id: str) -> Document | None: ...
+    def get(self, collection: str, id: str, *, shared: bool = False) -> Document | None:
+        """The document, or None. ``shared``: the caller will not change it, or anything in it — a store that
+        keeps documents (a unit of work's buffer) may then hand out its own instead of a private copy."""
 
     def replace(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         """Store a new state of a document read before; Conflict if it changed meanwhile. ``handed_over``:

@@ -159,7 +159,7 @@ class BatchingStore:
     def ensure_index(self, collection: str, fields: Sequence[str], *, unique: bool = False) -> None:
         self._store.ensure_index(collection, fields, unique=unique)
 
-    def get(self, collection: str, id: str) -> Document | None:
+    def get(self, collection: str, id: str, *, shared: bool = False) -> Document | None:
         batch = self._batch()
         if batch is None:
             return self._store.get(collection, id)
@@ -167,7 +167,7 @@ class BatchingStore:
         known = batch.known.get((collection, id))
         if known is None:
             known = batch.known[(collection, id)] = _Known(self._store.get(collection, id))
-        return _copy(known.document)
+        return known.document if shared else _copy(known.document)
 
     def insert(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         batch = self._batch()

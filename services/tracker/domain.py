@@ -98,14 +98,19 @@ def _folded(case: dict[str, Any]) -> dict[str, Any]:
               "dispatches": 0, "extension_until": None, "extended": False, "feedback": None, "resolved_at": None, "first_resolved_at": None,
               "closed_at": None, "breaches": [], "warnings": [], "cluster": None, "merged_into": None,
               "pauses": [], "waited_in": None, "duplicates": []}
-    for entry in case["timeline"]:
-        entry.pop("refused", None)
-        if not _fold_one(folded, entry):
-            entry["refused"] = True
+    # entries are never changed in place (the case read before shares them): one whose mark changes is copied
+    folded["timeline"] = [_marked(entry, refused=not _fold_one(folded, entry)) for entry in case["timeline"]]
     folded["owner"] = _owner_view(folded)
     folded["updated_at"] = case["timeline"][-1]["time"] if case["timeline"] else None
     folded["breaches_open"] = open_breaches(folded)
     return folded
+
+
+def _marked(entry: dict, *, refused: bool) -> dict:
+    """The entry with ``refused: true`` when the state machine refused it, without the key otherwise."""
+    if refused:
+        return entry if entry.get("refused") is True else {**entry, "refused": True}
+    return entry if "refused" not in entry else {k: v for k, v in entry.items() if k != "refused"}
 
 
 def _fold_one(case: dict, entry: dict) -> bool:

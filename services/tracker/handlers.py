@@ -45,7 +45,8 @@ def project_case(event: Envelope, store: DocumentStore, policy: SlaPolicy) -> li
     pass, between two polls of the same loop), so projecting an event costs one read and one write."""
     document = to_document(event)
     for _ in range(ATTEMPTS):
-        case = store.get(CASES, event.subject)
+        # shared: the fold builds a new case and never changes the one it read (test_case_projection)
+        case = store.get(CASES, event.subject, shared=True)
         if case is not None and domain.already_applied(case, event.id):
             return []
         before = case or domain.new_case(event.subject)

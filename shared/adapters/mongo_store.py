@@ -59,7 +59,7 @@ class MongoStore:
             raise Conflict(f"{collection}/{stored['_id']}: {error}") from None
         return stored
 
-    def get(self, collection: str, id: str) -> Document | None:
+    def get(self, collection: str, id: str, *, shared: bool = False) -> Document | None:
         with _translated(collection):
             return self._db[collection].find_one({"_id": id})
 

@@ -107,7 +107,7 @@ class SqliteStore:
             raise BackendUnavailable(str(error)) from error
         return stored
 
-    def get(self, collection: str, id: str) -> Document | None:
+    def get(self, collection: str, id: str, *, shared: bool = False) -> Document | None:
         row = self._db(collection).execute(
             f"SELECT doc FROM {_table(collection)} WHERE id=?", (id,)).fetchone()
         return json_codec.from_text(row[0]) if row else None

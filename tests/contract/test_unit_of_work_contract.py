@@ -333,3 +333,14 @@ def test_a_handed_over_document_is_stored_as_it_was_handed_over(store):
         assert store.get("things", "c1")["_v"] == 2
     stored = store.get("things", "c1")
     assert stored["_v"] == 2 and [e["type"] for e in stored["timeline"]] == ["CaseReported", "CaseAssigned"]
+
+
+def test_a_shared_read_hands_out_the_batch_s_own_document_and_a_plain_read_still_a_copy(store):
+    store.insert("things", {"_id": "s1", "tags": ["a"]})
+    with store.batch():
+        shared = store.get("things", "s1", shared=True)
+        assert store.get("things", "s1", shared=True) is shared  # no copy: the caller promised not to change it
+        private = store.get("things", "s1")
+        private["tags"].append("b")
+        assert shared["tags"] == ["a"] and store.get("things", "s1")["tags"] == ["a"]
+    assert store.get("things", "s1", shared=True)["tags"] == ["a"]  # outside a batch: the adapter's fresh document

@@ -120,3 +120,20 @@ def test_an_event_only_recorded_in_the_timeline_gives_the_case_a_full_fold_gives
         assert case == domain._folded(copy.deepcopy(case)), [e["id"] for e in order]
         assert case["state"] == "resolved" and case["assignments"][0]["acknowledged_at"] is None  # after e5
     assert skipped > 0
+
+
+def test_a_fold_never_changes_the_case_it_starts_from():
+    """The tracker reads a case without a private copy (``shared=True``): applying an event must build a new
+    case and leave the one it read, and everything in it, as it was — refused marks included."""
+    path = EVENTS + [action(1, "CaseAcknowledged", {"by": BY}, 1), action(2, "CaseStarted", {"by": BY}, 2),
+                     action(3, "CaseResolved", {"by": BY, "result": "ok"}, 3),
+                     action(4, "CaseVerified", {"by": BY, "accepted": False}, 4),
+                     action(5, "CaseAcknowledged", {"by": BY}, 5), action(6, "CaseClosed", {"by": BY}, 6)]
+    for order in (path, list(reversed(path))):
+        case = domain.new_case("GD-1")
+        for event in order:
+            before = copy.deepcopy(case)
+            after = domain.apply(case, event)
+            assert case == before
+            case = after
+        assert case == project(order)
