@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from shared.errors import BackendUnavailable
+from shared.config import log_level
 from shared.observability.logs import configure_logging
 from shared.process import StopFlag
 
@@ -55,7 +56,7 @@ def prepare_backends(name: str, *, wait_s: float = 120.0) -> None:
 def serve(name: str) -> None:
     from shared.http_server import serve_http
 
-    configure_logging(name)
+    configure_logging(name, log_level())
     modules = ServiceModules(name)
     settings = modules.settings()
     prepare_backends(name)
@@ -65,7 +66,7 @@ def serve(name: str) -> None:
 
 
 def run_worker(name: str) -> None:
-    configure_logging(name)
+    configure_logging(name, log_level())
     modules = ServiceModules(name)
     prepare_backends(name)
     service = modules.module("bootstrap").build()

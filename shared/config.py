@@ -11,6 +11,11 @@ from typing import Mapping
 BACKENDS = ("embedded", "kafka")
 
 
+def log_level(env: Mapping[str, str] | None = None) -> str:
+    """``GRIDDESK_LOG_LEVEL`` (INFO: a line per consumed batch; DEBUG adds a line per event handled)."""
+    return env_str(os.environ if env is None else env, "GRIDDESK_LOG_LEVEL", "INFO")
+
+
 def env_str(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip()
     return value or default

@@ -9,6 +9,7 @@ Where the two would differ, this keeps the standard library's behaviour: a datet
 refused (TypeError) rather than silently turned into a string — documents hold JSON values only; keys
 that are not strings are turned into strings, as ``json.dumps`` does. NaN and infinities become
 ``null`` (the standard library writes ``NaN``, which is not JSON and which SQLite's JSON functions refuse).
+Integers are 64-bit (as in MongoDB): a larger one is refused when written (TypeError) and read as a float.
 """
 from __future__ import annotations
 

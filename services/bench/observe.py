@@ -115,13 +115,18 @@ def wait_until_consumed(log: EventLog, consumers: dict[str, tuple[str, ...]], ti
     """The wall time at which every group had consumed everything on its topics (None: not within
     ``timeout_s``). A consumer off the notification's path — the tracker — may still be working when the
     last case is notified; a rate that ignored it would reward falling behind."""
-    deadline = time.monotonic() + timeout_s
+    deadline, quiet_since = time.monotonic() + timeout_s, None
     while True:
-        try:
-            if all(log.unconsumed(group, topics) == 0 for group, topics in consumers.items()):
-                return time.time()
+        try:  # two quiet passes in a row: a group checked early may get records from one checked after it
+            checked_at = time.time()
+            if not all(log.unconsumed(group, topics) == 0 for group, topics in consumers.items()):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = checked_at
+            else:
+                return quiet_since
         except BackendUnavailable:
-            pass
+            quiet_since = None
         if time.monotonic() >= deadline:
             return None
         time.sleep(interval_s)

@@ -102,7 +102,7 @@ class KafkaEventLog:
 
     def unconsumed(self, group: str, topics: Sequence[str]) -> int:
         try:
-            if self._offsets is None:  # a consumer outside any group, kept for these reads
+            if self._offsets is None:  # a consumer outside any group, kept for these reads (one thread: the bench's)
                 self._offsets = KafkaConsumer(bootstrap_servers=self._bootstrap, client_id=self._client_id,
                                               group_id=None, enable_auto_commit=False)
             partitions = [TopicPartition(topic, partition) for topic in topics
@@ -136,7 +136,7 @@ class KafkaEventLog:
 def _position(committed, start: int) -> int:
     """Where a group resumes on a partition: its committed offset, else the beginning (it reads from the
     earliest record, ``auto_offset_reset="earliest"``)."""
-    return committed.offset if committed is not None and committed.offset >= 0 else start
+    return max(committed.offset, start) if committed is not None and committed.offset >= 0 else start
 
 
 class KafkaSubscription:

@@ -105,13 +105,16 @@ def decode(message: Message) -> Envelope:
         if not isinstance(data, dict):
             raise ValueError("event data is not a JSON object")
         event_id = attributes["ce_id"]
+        time = datetime.fromisoformat(attributes["ce_time"].upper())  # RFC 3339 allows a lowercase t and z
+        if time.tzinfo is None:
+            raise ValueError(f"time {attributes['ce_time']!r} has no timezone")
         return Envelope(
             type=named[len(TYPE_PREFIX):],
             source=attributes["ce_source"],
             subject=attributes["ce_subject"],
             data=data,
             id=event_id,
-            time=datetime.fromisoformat(attributes["ce_time"]),
+            time=time,
             correlation_id=attributes.get("ce_correlationid") or event_id,
             causation_id=attributes.get("ce_causationid") or event_id,
             schema_version=int(attributes.get("ce_schemaversion") or 1),

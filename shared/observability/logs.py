@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -46,12 +45,12 @@ class JsonFormatter(logging.Formatter):
         return json_codec.to_text(line, default=str)
 
 
-def configure_logging(service: str, level: str | None = None) -> None:
-    """JSON lines on stderr at ``level`` (default: ``GRIDDESK_LOG_LEVEL``, else INFO)."""
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON lines on stderr at ``level`` (the services pass ``shared.config.log_level()``)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or os.environ.get("GRIDDESK_LOG_LEVEL") or "INFO").upper())
+    root.setLevel(level.upper())
     for noisy in ("kafka", "pymongo", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

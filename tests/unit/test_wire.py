@@ -110,3 +110,15 @@ def test_a_derived_id_is_the_uuid5_of_its_cause_and_purpose(cause_id, purpose):
     import uuid
     from shared.events.envelope import _DERIVED_NAMESPACE
     assert derived_id(cause_id, purpose) == str(uuid.uuid5(_DERIVED_NAMESPACE, f"{cause_id}/{purpose}"))
+
+
+def test_a_time_without_a_timezone_is_poison_and_lowercase_rfc3339_is_read():
+    message = encode(Envelope(type="CaseReported", source="/s", subject="GD", data={},
+                              time=datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)))
+    def with_time(value: bytes) -> Message:
+        return Message(key=message.key, value=message.value,
+                       headers=tuple((n, value if n == "ce_time" else v) for n, v in message.headers))
+    for naive in (b"2026-11-28T08:00:00", b"2026-11-28"):
+        with pytest.raises(PoisonMessage):
+            decode(with_time(naive))
+    assert decode(with_time(b"2026-11-28t08:00:00z")).time == datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
