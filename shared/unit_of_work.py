@@ -38,13 +38,12 @@ and outside a batch every call goes straight to the adapter.
 """
 from __future__ import annotations
 
-import copy
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence, TypeVar
 
-from shared import json_codec
+from shared.document_copies import private_copy
 from shared.document_filters import Undecidable, matches, projected, projection, sorted_documents
 from shared.errors import BackendUnavailable, Conflict, StaleBatch
 from shared.ports import Document, DocumentStore, Fields, Filter, Sort, StoreWrite
@@ -167,7 +166,7 @@ class BatchingStore:
         known = batch.known.get((collection, id))
         if known is None:
             known = batch.known[(collection, id)] = _Known(self._store.get(collection, id))
-        return known.document if shared else _copy(known.document)
+        return known.document if shared else private_copy(known.document)
 
     def insert(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         batch = self._batch()
@@ -179,7 +178,7 @@ class BatchingStore:
         if known is not None and known.document is not None:
             raise Conflict(f"{collection}/{document['_id']} exists")
         stored = {**document, "_v": 1}
-        buffered = {**stored} if handed_over else _copy(stored)  # its own top level: the caller keeps ``stored``
+        buffered = {**stored} if handed_over else private_copy(stored)  # its own top level: the caller keeps ``stored``
         batch.buffer(key, StoreWrite("insert", collection, document["_id"], buffered))
         return stored  # as the adapters return it: the caller's own values, never the buffered copy's
 
@@ -193,7 +192,7 @@ class BatchingStore:
         if known is not None and known.slot is not None and (known.document or {}).get("_v") != version:
             raise Conflict(f"{collection}/{document['_id']} changed in this batch since version {version}")
         stored = {**document, "_v": version + 1}
-        buffered = {**stored} if handed_over else _copy(stored)
+        buffered = {**stored} if handed_over else private_copy(stored)
         batch.buffer(key, StoreWrite("replace", collection, document["_id"], buffered, expected_v=version))
         return stored  # as the adapters return it: the caller's own values, never the buffered copy's
 
@@ -235,7 +234,7 @@ class BatchingStore:
         it once ordered; the batch's documents are matched whole, as the store matches its own."""
         names = None if fields is None else projection(fields)
         wanted = None if names is None else projection([*names, *(name.split(".")[0] for name, _ in sort)])
-        mine = [_copy(d if wanted is None else projected(d, wanted))
+        mine = [private_copy(d if wanted is None else projected(d, wanted))
                 for d in unstored.candidates(filter) if matches(d, filter)]
         stored = [d for d in self._store.find(collection, filter, sort=sort, fields=wanted)
                   if d["_id"] not in unstored]
@@ -303,42 +302,3 @@ def replace_all(store: DocumentStore, collection: str, documents: Sequence[Docum
         except Conflict:
             continue
     return kept
-
-
-def _copy(document: Document | None) -> Document | None:
-    """A private copy, as the adapters return one per read: callers change what they get. Documents hold
-    JSON values (strings, numbers, booleans, None, lists, objects with string keys), copied type by type —
-    two to three times faster than the JSON round trip it replaces (a tracker case of 12 kB: 50–90 against
-    180–200 µs on this shared machine). Anything else (a tuple, a key that is not a string, a datetime) is copied as before: through
-    JSON, as the SQLite store would turn it, else ``deepcopy``."""
-    if document is None:
-        return None
-    try:
-        return _plain_copy(document)
-    except _NotPlain:
-        pass
-    try:
-        return json_codec.from_text(json_codec.to_bytes(document))
-    except (TypeError, ValueError):
-        return copy.deepcopy(document)
-
-
-_ATOMS = frozenset({str, int, float, bool, type(None)})  # immutable: shared, not copied
-
-
-class _NotPlain(Exception):
-    """A value a JSON round trip would change (or refuse): copied the old way."""
-
-
-def _plain_copy(value):
-    kind = type(value)
-    if kind is dict:
-        copied = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _NotPlain
-            copied[key] = item if type(item) in _ATOMS else _plain_copy(item)
-        return copied
-    if kind is list:
-        return [item if type(item) in _ATOMS else _plain_copy(item) for item in value]
-    raise _NotPlain
