@@ -268,7 +268,7 @@ def _relay_reports(store: DocumentStore, publisher: EventPublisher, cutoff: str,
             # park it for an operator instead of blocking every report behind it.
             log.error("report %s cannot be published: %s", document["_id"], error)
             _mark(store, document, {"published": None, "publish_error": str(error)})
-    publisher.publish([from_document(d["event"]) for d in publishable], checked=True)  # checked just above
+    publisher.publish([from_document(d["event"]) for d in publishable])
     for document in publishable:
         _mark(store, document, {"published": True})
     log.info("relayed %d stored reports", len(publishable))

@@ -100,8 +100,7 @@ def _publish(stored: list[dict], publisher: EventPublisher, mark_published: Call
     if not stored:
         return
     try:
-        # each report's CaseReported was checked against its contract before it was stored (handlers.submit_report)
-        publisher.publish([from_document(d["event"]) for d in stored], checked=True)
+        publisher.publish([from_document(d["event"]) for d in stored])
     except (BackendUnavailable, Conflict, PoisonMessage) as error:
         log.warning("%d reports stored; publishing deferred to the relay: %s", len(stored), error)
         return
