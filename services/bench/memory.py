@@ -1,7 +1,11 @@
 """Peak resident memory and CPU time of each service, sampled from /proc: a service is the sum of its
 processes (the HTTP server's gunicorn master and workers, and the worker process), found from the
 supervisor's ``<var-dir>/run/processes.json`` and their descendants. CPU time (user + system) does not
-depend on what else the machine runs as much as rates and latencies do: it is what a case costs."""
+depend on what else the machine runs as much as rates and latencies do: it is what a case costs.
+
+The same is sampled for the backend servers the bench started (Kafka's JVM, FerretDB, PostgreSQL with its
+backends), and the whole machine's busy time from ``/proc/stat``: together they say whether a run was
+bound by the cores and who spent them."""
 from __future__ import annotations
 
 import json
@@ -56,6 +60,16 @@ def cpu_ticks(pid: int, proc: str = "/proc") -> int | None:
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
 
 
+def machine_busy_ticks(proc: str = "/proc") -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores so far, from /proc/stat's first line: busy is everything
+    but idle and iowait (guest time is already inside user)."""
+    with open(os.path.join(proc, "stat"), encoding="ascii") as handle:
+        ticks = [int(value) for value in handle.readline().split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
 def service_rss_kb(children_pids: Mapping[str, int], table: Mapping[int, tuple[int, int]]) -> dict[str, int]:
     """{service: resident kB} from the supervisor's {"<service>-serve"|"<service>-worker": pid}."""
     per_service: dict[str, int] = {}
@@ -67,15 +81,19 @@ def service_rss_kb(children_pids: Mapping[str, int], table: Mapping[int, tuple[i
 
 class ResourceSampler:
     """Samples every ``interval_s`` in a background thread: each service's peak memory, and the CPU time
-    its processes used from the first sample to the last."""
+    its processes used from the first sample to the last; the same CPU time for each of ``backend_pids``
+    ({name: root pid}, counted with its descendants) and for the whole machine."""
 
-    def __init__(self, processes_json: str, interval_s: float = 0.5):
+    def __init__(self, processes_json: str, interval_s: float = 0.5, backend_pids: Mapping[str, int] | None = None):
         self._processes_json = processes_json
+        self._backend_pids = dict(backend_pids or {})
         self._interval_s = interval_s
         self._stop = threading.Event()
         self.peak_kb: dict[str, int] = {}
         self._first_ticks: dict[tuple[str, int], int] = {}
         self._last_ticks: dict[tuple[str, int], int] = {}
+        self._machine_first: tuple[int, int] | None = None
+        self._machine_last: tuple[int, int] | None = None
         self._thread = threading.Thread(target=self._sample_until_stopped, name="bench-memory", daemon=True)
 
     def start(self) -> "ResourceSampler":
@@ -86,12 +104,28 @@ class ResourceSampler:
     def cpu_s(self) -> dict[str, float]:
         """CPU seconds per service between the first and the last sample (a process that started
         between two samples counts from the second)."""
-        per_service: dict[str, float] = {}
+        return {name: seconds for name, seconds in self._cpu_s_by_name().items() if name not in self._backend_pids}
+
+    def backend_cpu_s(self) -> dict[str, float]:
+        """CPU seconds per backend server, as ``cpu_s`` counts them."""
+        return {name: seconds for name, seconds in self._cpu_s_by_name().items() if name in self._backend_pids}
+
+    def machine(self) -> tuple[float, float]:
+        """(CPU seconds the whole machine was busy, share of its cores busy) between the first and the
+        last sample."""
+        if not (self._machine_first and self._machine_last):
+            return 0.0, 0.0
+        busy = self._machine_last[0] - self._machine_first[0]
+        total = self._machine_last[1] - self._machine_first[1]
+        return busy / os.sysconf("SC_CLK_TCK"), busy / total if total else 0.0
+
+    def _cpu_s_by_name(self) -> dict[str, float]:
+        per_name: dict[str, float] = {}
         ticks_per_s = os.sysconf("SC_CLK_TCK")
-        for (service, pid), last in self._last_ticks.items():
-            used = (last - self._first_ticks[(service, pid)]) / ticks_per_s
-            per_service[service] = per_service.get(service, 0.0) + used
-        return per_service
+        for (name, pid), last in self._last_ticks.items():
+            used = (last - self._first_ticks[(name, pid)]) / ticks_per_s
+            per_name[name] = per_name.get(name, 0.0) + used
+        return per_name
 
     def stop(self) -> dict[str, int]:
         self._stop.set()
@@ -105,16 +139,18 @@ class ResourceSampler:
                 pids = json.load(handle)
         except (OSError, ValueError):
             return
+        self._machine_last = machine_busy_ticks()
+        self._machine_first = self._machine_first or self._machine_last
         table = process_table()
         for service, kb in service_rss_kb(pids, table).items():
             self.peak_kb[service] = max(self.peak_kb.get(service, 0), kb)
-        for child, root in pids.items():
-            service = child.rsplit("-", 1)[0]
+        roots = [(child.rsplit("-", 1)[0], root) for child, root in pids.items()] + list(self._backend_pids.items())
+        for name, root in roots:
             for pid in family(root, table):
                 ticks = cpu_ticks(pid)
                 if ticks is not None:
-                    self._first_ticks.setdefault((service, pid), ticks)
-                    self._last_ticks[(service, pid)] = ticks
+                    self._first_ticks.setdefault((name, pid), ticks)
+                    self._last_ticks[(name, pid)] = ticks
 
     def _sample_until_stopped(self) -> None:
         while not self._stop.wait(self._interval_s):

@@ -53,7 +53,7 @@ def run_pipeline(options: PipelineOptions, say: Callable[[str], None] = print) -
         settings = backend_settings(options.backend, work_dir / "var", kafka, mongo)
         machine = report.machine_description()
         say(f"starting griddesk on the {options.backend} backend in {work_dir} …")
-        result, profiles = _measure(options, settings, work_dir, say)
+        result, profiles = _measure(options, settings, work_dir, say, backends.pids() if backends else {})
         result["machine"] = machine
         result["finished_at"] = report.utc_now()
         result["commit"] = report.git_commit(REPO)
@@ -75,7 +75,7 @@ def run_pipeline(options: PipelineOptions, say: Callable[[str], None] = print) -
             shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[dict, dict]:
+def _measure(options: PipelineOptions, settings, work_dir: Path, say, backend_pids: dict) -> tuple[dict, dict]:
     system = start_system(settings, work_dir / "var", options.port_base)
     event_log = build_event_log(settings, client_id="griddesk-bench")
     profiler = None
@@ -86,7 +86,7 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
                           first_index=options.cases).run()  # after the load's numbers: no duplicates of it
         if not watcher.wait_for(warm.accepted_at, options.notify_timeout_s):
             raise RuntimeError(f"the warm-up reports were never notified:\n{system.logs()}")
-        resources = ResourceSampler(str(system.processes_json)).start()
+        resources = ResourceSampler(str(system.processes_json), backend_pids=backend_pids).start()
         if options.profile:
             profiler = ServiceProfiler(work_dir / "profiles", cpu_only=options.profile_cpu_only).start(system.pids())
         say(f"driving {options.cases} reports …")
@@ -100,7 +100,8 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
         client_cpu_s = _own_cpu_s() - bench_cpu_started
         written = profiler.stop() if profiler else {}
         profiler = None
-        peak_kb, cpu_s = resources.stop(), resources.cpu_s()
+        peak_kb = resources.stop()
+        cpu = _CpuUse(resources.cpu_s(), resources.backend_cpu_s(), *resources.machine(), client_cpu_s)
         observed = watcher.stop()
     finally:
         if profiler:
@@ -115,7 +116,7 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say) -> tuple[d
         say(f"profiles (py-spy raw collapsed stacks) in {kept}")
     say("measuring the transport's own rate for the same records …")
     baseline = measure_transport(settings, observed.records, work_dir / "baseline", batch_size=options.baseline_batch)
-    return _figures(options, load, observed, baseline, peak_kb, cpu_s, client_cpu_s, consumed_at), profiles
+    return _figures(options, load, observed, baseline, peak_kb, cpu, consumed_at), profiles
 
 
 def _own_cpu_s() -> float:
@@ -125,8 +126,19 @@ def _own_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, cpu_s: dict,
-             client_cpu_s: float, consumed_at: float | None) -> dict:
+@dataclass(frozen=True)
+class _CpuUse:
+    """CPU seconds of the measured load: per service, per backend server the bench started, the whole
+    machine (and the share of its cores that was busy), and the bench's own process."""
+    services: dict
+    backends: dict
+    machine_s: float
+    machine_busy_share: float
+    client_s: float
+
+
+def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, cpu: _CpuUse,
+             consumed_at: float | None) -> dict:
     accepted, notified = load.accepted_at, observed.notified_at
     latency = statistics.summarise_latencies(accepted, notified)
     last_notified = max((notified[c] for c in accepted if c in notified), default=load.first_sent)
@@ -150,9 +162,11 @@ def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, 
         "http_p99_ms": round(statistics.percentile(load.http_ms, 0.99), 1),
         "latency_clock": "NotificationSent's own time attribute minus the client's wall time at the 202",
         "peak_rss_mb": {service: round(kb / 1024, 1) for service, kb in sorted(peak_kb.items())},
-        "cpu_ms_per_case": {service: round(1000 * seconds / max(len(accepted), 1), 2)
-                            for service, seconds in sorted(cpu_s.items())},
-        "client_cpu_ms_per_case": round(1000 * client_cpu_s / max(len(accepted), 1), 2),
+        "cpu_ms_per_case": _per_case(cpu.services, len(accepted)),
+        "backend_cpu_ms_per_case": _per_case(cpu.backends, len(accepted)),
+        "client_cpu_ms_per_case": round(1000 * cpu.client_s / max(len(accepted), 1), 2),
+        "machine_cpu_ms_per_case": round(1000 * cpu.machine_s / max(len(accepted), 1), 2),
+        "machine_busy_share": round(cpu.machine_busy_share, 3),
         "baseline": {"transport": "SqliteEventLog" if options.backend == "embedded" else "kafka-python",
                      "records": baseline.records, "mean_record_bytes": round(baseline.mean_record_bytes, 1),
                      "write_per_s": round(baseline.write_per_s, 1), "read_per_s": round(baseline.read_per_s, 1)},
@@ -160,3 +174,7 @@ def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, 
         "ratio": round(statistics.ratio(events_per_s, baseline.per_s), 3),
         "profile_rate": SAMPLE_RATE, "profile_cpu_only": options.profile_cpu_only,
     }
+
+
+def _per_case(cpu_s: dict, cases: int) -> dict:
+    return {name: round(1000 * seconds / max(cases, 1), 2) for name, seconds in sorted(cpu_s.items())}

@@ -92,6 +92,7 @@ def summary_lines(result: dict) -> list[str]:
         + ", ".join(f"{s} {ms:.1f} ms" for s, ms in result.get("cpu_ms_per_case", {}).items())
         + (f"; the bench's own clients and watcher {result['client_cpu_ms_per_case']:.1f} ms"
            if "client_cpu_ms_per_case" in result else ""),
+        *_machine_lines(result),
         f"baseline ({result['baseline']['transport']}, {result['baseline']['records']} records of "
         f"{result['baseline']['mean_record_bytes']:.0f} B): write {result['baseline']['write_per_s']:.0f}/s, "
         f"read {result['baseline']['read_per_s']:.0f}/s, write+read {result['baseline_per_s']:.0f} records/s",
@@ -99,6 +100,26 @@ def summary_lines(result: dict) -> list[str]:
     ]
     lines += [f"target {name}: {'met' if ok else 'MISSED'}" for name, ok in targets(result)]
     return lines
+
+
+def _machine_lines(result: dict) -> list[str]:
+    """The backend servers' CPU per case and the whole machine's: how busy the cores were, and the rate
+    they could carry at this cost per case (what bounds a run that kept them busy)."""
+    lines = []
+    if result.get("backend_cpu_ms_per_case"):
+        lines.append("backend servers' CPU per case: "
+                     + ", ".join(f"{s} {ms:.1f} ms" for s, ms in result["backend_cpu_ms_per_case"].items()))
+    if result.get("machine_cpu_ms_per_case"):
+        cores = result.get("machine", {}).get("cores") or os.cpu_count() or 1
+        lines.append(f"whole machine: {result['machine_cpu_ms_per_case']:.1f} ms of CPU per case, "
+                     f"{result['machine_busy_share']:.0%} of {cores} cores busy; at that cost the cores "
+                     f"carry at most {cpu_bound_rate(result, cores):.0f} cases/s")
+    return lines
+
+
+def cpu_bound_rate(result: dict, cores: int) -> float:
+    """Cases/s the machine's cores could carry at the run's whole-machine CPU per case."""
+    return 1000 * cores / result["machine_cpu_ms_per_case"] if result.get("machine_cpu_ms_per_case") else 0.0
 
 
 def profile_lines(profiles: dict[str, ProfileSummary]) -> list[str]:
@@ -113,7 +134,8 @@ def profile_lines(profiles: dict[str, ProfileSummary]) -> list[str]:
 def json_line(result: dict) -> str:
     keys = ("backend", "cases", "cases_per_s", "all_consumed_per_s", "events_per_s", "p50_ms", "p95_ms", "p99_ms",
             "baseline_per_s", "ratio", "offered_rate_per_s", "accepted", "notified", "missing", "peak_rss_mb",
-            "cpu_ms_per_case", "client_cpu_ms_per_case")
+            "cpu_ms_per_case", "client_cpu_ms_per_case", "backend_cpu_ms_per_case", "machine_cpu_ms_per_case",
+            "machine_busy_share")
     clean = {k: (None if isinstance(result[k], float) and math.isnan(result[k]) else result[k])
              for k in keys if k in result}
     return json.dumps(clean, ensure_ascii=False, sort_keys=False)

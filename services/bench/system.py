@@ -41,6 +41,19 @@ class LocalBackends:
         values = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
         return cls(env), values["KAFKA_BOOTSTRAP"], values["MONGODB_URI"]
 
+    def pids(self) -> dict[str, int]:
+        """{server: PID} of the running servers, from the script's PID files (its layout under GRIDDESK_VAR)."""
+        var = Path(self.env["GRIDDESK_VAR"])
+        files = {"kafka": var / "kafka" / "kafka.pid", "ferretdb": var / "ferretdb" / "ferretdb.pid",
+                 "postgresql": var / "postgresql" / "postgres.pid"}
+        pids = {}
+        for server, path in files.items():
+            try:
+                pids[server] = int(path.read_text().strip())
+            except (OSError, ValueError):
+                continue  # not started (FerretDB on SQLite has no PostgreSQL)
+        return pids
+
     def stop(self) -> None:
         subprocess.run(["bash", str(BACKENDS_SCRIPT), "stop"], env=self.env, capture_output=True, timeout=120)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 
 from services.bench import report
-from services.bench.memory import cpu_ticks, family_rss_kb, process_table, service_rss_kb
+from services.bench.memory import (ResourceSampler, cpu_ticks, family_rss_kb, machine_busy_ticks, process_table,
+                                   service_rss_kb)
 from services.bench.profiling import parse_collapsed, short_frame, summarise
 
 RAW = """\
@@ -63,6 +66,45 @@ def test_a_process_cpu_time_grows_as_it_works_and_is_none_once_it_has_exited():
         sum(range(10_000))
     assert cpu_ticks(os.getpid()) > before
     assert cpu_ticks(2 ** 22 + 12345) is None
+
+
+def _burn(seconds: float) -> None:
+    deadline = os.times().elapsed + seconds
+    while os.times().elapsed < deadline:
+        sum(range(10_000))
+
+
+def test_a_backend_servers_cpu_is_counted_apart_from_the_services_and_the_machine_counts_all(tmp_path):
+    burner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 0.6\nwhile time.time() < end: sum(range(9999))"])
+    try:
+        processes_json = tmp_path / "processes.json"
+        processes_json.write_text(json.dumps({"intake-serve": os.getpid()}))
+        sampler = ResourceSampler(str(processes_json), interval_s=0.05, backend_pids={"ferretdb": burner.pid})
+        sampler.start()
+        _burn(0.4)
+        burner.wait(10)
+        sampler.stop()
+    finally:
+        burner.kill()
+    assert set(sampler.cpu_s()) == {"intake"} and sampler.cpu_s()["intake"] > 0.1
+    assert set(sampler.backend_cpu_s()) == {"ferretdb"} and sampler.backend_cpu_s()["ferretdb"] > 0.1
+    machine_s, busy_share = sampler.machine()
+    assert machine_s >= 0.2 and 0 < busy_share <= 1
+
+
+def test_the_machine_is_busy_for_part_of_all_its_ticks():
+    busy, total = machine_busy_ticks()
+    _burn(0.2)
+    later_busy, later_total = machine_busy_ticks()
+    assert 0 < busy <= total and later_busy > busy and later_total > total
+
+
+def test_the_summary_says_what_the_cores_could_carry_at_the_runs_cost_per_case():
+    lines = report.summary_lines(result(machine_cpu_ms_per_case=40.0, machine_busy_share=0.9,
+                                        backend_cpu_ms_per_case={"ferretdb": 25.0, "kafka": 5.0}))
+    assert "backend servers' CPU per case: ferretdb 25.0 ms, kafka 5.0 ms" in lines
+    assert ("whole machine: 40.0 ms of CPU per case, 90% of 2 cores busy; at that cost the cores carry at most "
+            "50 cases/s") in lines
 
 
 def result(**overrides) -> dict:

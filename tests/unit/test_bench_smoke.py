@@ -30,4 +30,6 @@ def test_twenty_cases_on_the_embedded_backend_end_with_a_json_summary(tmp_path):
     assert all(mb > 0 for mb in summary["peak_rss_mb"].values())
     assert set(summary["cpu_ms_per_case"]) == {"intake", "router", "tracker", "notifier"}
     assert summary["cpu_ms_per_case"]["intake"] > 0
+    assert summary["backend_cpu_ms_per_case"] == {}  # the embedded backend runs inside the services
+    assert summary["machine_cpu_ms_per_case"] > 0 and 0 < summary["machine_busy_share"] <= 1
     assert not list(tmp_path.glob("griddesk-bench-*")), "the temporary directory was not removed"
