@@ -3,6 +3,7 @@ else in the code base constructs an adapter."""
 from __future__ import annotations
 
 import os
+from typing import Mapping
 
 from shared.config import BackendSettings
 from shared.ports import DocumentStore, EventLog, FileStore
@@ -24,15 +25,17 @@ def build_event_log(settings: BackendSettings, *, client_id: str = "griddesk") -
     return log
 
 
-def build_store(settings: BackendSettings) -> BatchingStore:
+def build_store(settings: BackendSettings, *, remembered: Mapping[str, int] | None = None) -> BatchingStore:
     """The document store, wrapped so that a consume loop can make each batch one unit of work
-    (``shared.unit_of_work``); outside a batch every call goes straight to the adapter."""
+    (``shared.unit_of_work``); outside a batch every call goes straight to the adapter. ``remembered``:
+    {collection: documents} the batches keep as they stored them (``shared.remembered_documents``)."""
     if settings.backend == "kafka":
         from shared.adapters.mongo_store import MongoStore
-        return BatchingStore(MongoStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database))
-    from shared.adapters.sqlite_store import SqliteStore
-    return BatchingStore(SqliteStore(os.path.join(settings.data_dir, "store.sqlite"),
-                                     synchronous=settings.sqlite_synchronous))
+        adapter: DocumentStore = MongoStore(settings.mongodb_uri, settings.namespace + settings.mongodb_database)
+    else:
+        from shared.adapters.sqlite_store import SqliteStore
+        adapter = SqliteStore(os.path.join(settings.data_dir, "store.sqlite"), synchronous=settings.sqlite_synchronous)
+    return BatchingStore(adapter, remembered=remembered)
 
 
 def build_file_store(settings: BackendSettings) -> FileStore:

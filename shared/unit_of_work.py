@@ -32,6 +32,10 @@ when every write is its own: each write is idempotent on its own (reactions reco
 applied in the very documents they change, and inserts use derived ids), so the redone batch skips
 what was stored and does what is missing. On SQLite the batch is all or nothing.
 
+Across batches, a store built with ``remembered={collection: limit}`` answers a batch's first ``get`` of a
+document it stored itself from memory instead of the store (``shared.remembered_documents``: safe because
+every write derived from it is a compare-and-set on its ``_v``, and a stale batch forgets them all).
+
 Other threads — the tracker's SLA sweep, intake's relay, the notifier's delivery thread, HTTP requests —
 use the same object and are never buffered by another thread's batch: the batch is thread-local state,
 and outside a batch every call goes straight to the adapter.
@@ -41,12 +45,13 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
 from shared.document_copies import private_copy
 from shared.document_filters import Undecidable, matches, projected, projection, sorted_documents
 from shared.errors import BackendUnavailable, Conflict, StaleBatch
 from shared.ports import Document, DocumentStore, Fields, Filter, Sort, StoreWrite
+from shared.remembered_documents import RememberedDocuments
 from shared.unstored_documents import UnstoredDocuments
 
 Key = tuple[str, str]  # (collection, id)
@@ -103,11 +108,13 @@ class _Batch:
 
 
 class BatchingStore:
-    """A DocumentStore whose writes are buffered per batch on the thread that opened the batch."""
+    """A DocumentStore whose writes are buffered per batch on the thread that opened the batch.
+    ``remembered``: {collection: how many of its documents} to keep as stored, for later batches' reads."""
 
-    def __init__(self, store: DocumentStore):
+    def __init__(self, store: DocumentStore, *, remembered: Mapping[str, int] | None = None):
         self._store = store
         self._local = threading.local()
+        self._remembered = RememberedDocuments(remembered)
 
     @property
     def inner(self) -> DocumentStore:
@@ -147,11 +154,14 @@ class BatchingStore:
         try:
             self._store.write_batch(writes)
         except Conflict as error:
+            self._remembered.forget_all()  # one of them may be what went stale
             batch.failure = StaleBatch(str(error))
             raise batch.failure from error
         except BackendUnavailable as error:
+            self._remembered.forget_all()  # on MongoDB part of the batch may be stored
             batch.failure = error
             raise
+        self._remembered.stored(writes)
 
     # -- the DocumentStore port ------------------------------------------------------------------
 
@@ -165,12 +175,18 @@ class BatchingStore:
         batch.check()
         known = batch.known.get((collection, id))
         if known is None:
-            known = batch.known[(collection, id)] = _Known(self._store.get(collection, id))
+            known = batch.known[(collection, id)] = _Known(self._read(collection, id))
         return known.document if shared else private_copy(known.document)
+
+    def _read(self, collection: str, id: str) -> Document | None:
+        """A batch's first read of a document: as this process last stored it, else from the store."""
+        remembered = self._remembered.get(collection, id)
+        return remembered if remembered is not None else self._store.get(collection, id)
 
     def insert(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         batch = self._batch()
         if batch is None:
+            self._remembered.forget(collection, document["_id"])
             return self._store.insert(collection, document)
         batch.check()
         key = (collection, document["_id"])
@@ -185,6 +201,7 @@ class BatchingStore:
     def replace(self, collection: str, document: Document, *, handed_over: bool = False) -> Document:
         batch = self._batch()
         if batch is None:
+            self._remembered.forget(collection, document["_id"])
             return self._store.replace(collection, document)
         batch.check()
         key, version = (collection, document["_id"]), document["_v"]
@@ -199,11 +216,12 @@ class BatchingStore:
     def delete(self, collection: str, id: str) -> bool:
         batch = self._batch()
         if batch is None:
+            self._remembered.forget(collection, id)
             return self._store.delete(collection, id)
         batch.check()
         key = (collection, id)
         known = batch.known.get(key)
-        existed = (known.document if known is not None else self._store.get(collection, id)) is not None
+        existed = (known.document if known is not None else self._read(collection, id)) is not None
         if not existed:
             batch.known[key] = _Known(None, known.slot if known is not None else None)
             return False
@@ -211,6 +229,8 @@ class BatchingStore:
         return True
 
     def write_batch(self, writes: Sequence[StoreWrite]) -> None:
+        for write in writes:
+            self._remembered.forget(write.collection, write.id)
         self._store.write_batch(writes)
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: Sort = (),

@@ -104,6 +104,14 @@ class ResourceSampler:
     def cpu_s(self) -> dict[str, float]:
         """CPU seconds per service between the first and the last sample (a process that started
         between two samples counts from the second)."""
+        per_service: dict[str, float] = {}
+        for child, seconds in self.child_cpu_s().items():
+            service = child.rsplit("-", 1)[0]
+            per_service[service] = per_service.get(service, 0.0) + seconds
+        return per_service
+
+    def child_cpu_s(self) -> dict[str, float]:
+        """CPU seconds per supervised child ("intake-serve", "intake-worker", …), as ``cpu_s`` counts them."""
         return {name: seconds for name, seconds in self._cpu_s_by_name().items() if name not in self._backend_pids}
 
     def backend_cpu_s(self) -> dict[str, float]:
@@ -144,7 +152,7 @@ class ResourceSampler:
         table = process_table()
         for service, kb in service_rss_kb(pids, table).items():
             self.peak_kb[service] = max(self.peak_kb.get(service, 0), kb)
-        roots = [(child.rsplit("-", 1)[0], root) for child, root in pids.items()] + list(self._backend_pids.items())
+        roots = [*pids.items(), *self._backend_pids.items()]
         for name, root in roots:
             for pid in family(root, table):
                 ticks = cpu_ticks(pid)

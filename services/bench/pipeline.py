@@ -101,7 +101,8 @@ def _measure(options: PipelineOptions, settings, work_dir: Path, say, backend_pi
         written = profiler.stop() if profiler else {}
         profiler = None
         peak_kb = resources.stop()
-        cpu = _CpuUse(resources.cpu_s(), resources.backend_cpu_s(), *resources.machine(), client_cpu_s)
+        cpu = _CpuUse(resources.cpu_s(), resources.child_cpu_s(), resources.backend_cpu_s(), *resources.machine(),
+                      client_cpu_s)
         observed = watcher.stop()
     finally:
         if profiler:
@@ -128,9 +129,10 @@ def _own_cpu_s() -> float:
 
 @dataclass(frozen=True)
 class _CpuUse:
-    """CPU seconds of the measured load: per service, per backend server the bench started, the whole
+    """CPU seconds of the measured load: per service (and per supervised child), per backend server the bench started, the whole
     machine (and the share of its cores that was busy), and the bench's own process."""
     services: dict
+    children: dict
     backends: dict
     machine_s: float
     machine_busy_share: float
@@ -163,6 +165,7 @@ def _figures(options: PipelineOptions, load, observed, baseline, peak_kb: dict, 
         "latency_clock": "NotificationSent's own time attribute minus the client's wall time at the 202",
         "peak_rss_mb": {service: round(kb / 1024, 1) for service, kb in sorted(peak_kb.items())},
         "cpu_ms_per_case": _per_case(cpu.services, len(accepted)),
+        "process_cpu_ms_per_case": _per_case(cpu.children, len(accepted)),
         "backend_cpu_ms_per_case": _per_case(cpu.backends, len(accepted)),
         "client_cpu_ms_per_case": round(1000 * cpu.client_s / max(len(accepted), 1), 2),
         "machine_cpu_ms_per_case": round(1000 * cpu.machine_s / max(len(accepted), 1), 2),

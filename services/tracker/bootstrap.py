@@ -46,7 +46,8 @@ def build(settings: TrackerSettings | None = None, *, store: DocumentStore | Non
     settings = settings or TrackerSettings.from_env()
     calendar = WorkingCalendar.from_file(settings.calendar_file or None, timezone=settings.timezone)
     policy = SlaPolicy(calendar, load_deadline_rules(settings.routing_file or None), settings.sla_warning_share)
-    return Tracker(settings, store or build_store(settings.backend),
+    store = store or build_store(settings.backend, remembered={handlers.CASES: settings.remembered_cases})
+    return Tracker(settings, store,
                    log or build_event_log(settings.backend, client_id=SERVICE), clock or SystemClock(), policy)
 
 

@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from shared.config import BackendSettings, HttpSettings, env_float, env_str
+from shared.config import BackendSettings, HttpSettings, env_float, env_int, env_str
 
 DEFAULT_PORT = 8003
 
@@ -19,6 +19,8 @@ class TrackerSettings:
     calendar_file: str = ""  # the operator's holidays/workdays per year (shared.working_time)
     routing_file: str = ""  # the router's rules file: working time per tier, deadline limits (shared.deadline_rules)
     timezone: str = "Asia/Shanghai"
+    # cases the worker keeps as it last stored them, for its next reads (shared.remembered_documents); 0: none
+    remembered_cases: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "TrackerSettings":
@@ -32,4 +34,5 @@ class TrackerSettings:
                    bucket_interval_s=env_float(env, "GRIDDESK_INDICATOR_INTERVAL_S", cls.bucket_interval_s),
                    calendar_file=env_str(env, "GRIDDESK_CALENDAR_FILE", cls.calendar_file),
                    routing_file=env_str(env, "GRIDDESK_ROUTING_FILE", cls.routing_file),
-                   timezone=env_str(env, "GRIDDESK_TIMEZONE", cls.timezone))
+                   timezone=env_str(env, "GRIDDESK_TIMEZONE", cls.timezone),
+                   remembered_cases=env_int(env, "GRIDDESK_TRACKER_REMEMBERED_CASES", cls.remembered_cases))

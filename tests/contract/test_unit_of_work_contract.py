@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from shared.backends import build_store
 from shared.errors import Conflict, StaleBatch
 from shared.ports import StoreWrite
 from shared.unit_of_work import BATCHED_ATTEMPTS, in_one_batch
@@ -344,3 +345,74 @@ def test_a_shared_read_hands_out_the_batch_s_own_document_and_a_plain_read_still
         private["tags"].append("b")
         assert shared["tags"] == ["a"] and store.get("things", "s1")["tags"] == ["a"]
     assert store.get("things", "s1", shared=True)["tags"] == ["a"]  # outside a batch: the adapter's fresh document
+
+
+@pytest.fixture
+def remembering(backend_settings):
+    store = build_store(backend_settings, remembered={"things": 2})
+    yield store
+    store.close()
+
+
+def _reads_of_the_adapter(store) -> list[str]:
+    """Record the ids the wrapped adapter is asked to ``get`` (the store's own reads, not the batch's)."""
+    reads, adapter_get = [], store.inner.get
+
+    def counting(collection, id, **options):
+        reads.append(id)
+        return adapter_get(collection, id, **options)
+    store.inner.get = counting
+    return reads
+
+
+def test_a_later_batch_reads_what_an_earlier_one_stored_from_memory(remembering):
+    store = remembering
+    with store.batch():
+        store.insert("things", {"_id": "r1", "n": 1})
+    reads = _reads_of_the_adapter(store)
+    with store.batch():
+        got = store.get("things", "r1", shared=True)
+        assert got == {"_id": "r1", "n": 1, "_v": 1}
+        store.replace("things", {**got, "n": 2}, handed_over=True)
+    with store.batch():
+        assert store.get("things", "r1") == {"_id": "r1", "n": 2, "_v": 2}
+    assert reads == []  # neither batch asked the store
+    assert store.get("things", "r1") == {"_id": "r1", "n": 2, "_v": 2}  # and the store holds it
+
+
+def test_a_remembered_document_another_writer_changed_makes_the_batch_stale_and_is_forgotten(remembering):
+    store = remembering
+    with store.batch():
+        store.insert("things", {"_id": "r2", "n": 1})
+    store.inner.replace("things", {**store.inner.get("things", "r2"), "n": 50})  # a writer this store never saw
+    with pytest.raises(StaleBatch):
+        with store.batch():
+            remembered = store.get("things", "r2")
+            assert remembered["n"] == 1  # the snapshot this process stored …
+            store.replace("things", {**remembered, "n": 2})  # … whose compare-and-set cannot pass
+    with store.batch():  # the redo reads the store
+        fresh = store.get("things", "r2")
+        assert fresh["n"] == 50
+        store.replace("things", {**fresh, "n": 51})
+    assert store.get("things", "r2")["n"] == 51
+
+
+def test_writes_outside_a_batch_and_deletes_forget_and_only_the_latest_are_kept(remembering):
+    store = remembering
+    with store.batch():
+        for id in ("a", "b", "c"):
+            store.insert("things", {"_id": id, "n": 0})
+        store.insert("others", {"_id": "o", "n": 0})  # not a remembered collection
+    reads = _reads_of_the_adapter(store)
+    with store.batch():
+        store.get("things", "a")  # the oldest of three, with room for two: asked of the store
+        store.get("things", "b")
+        store.get("others", "o")
+    assert reads == ["a", "o"]
+    store.replace("things", {**store.get("things", "b"), "n": 7})  # outside a batch: forgotten, not stale
+    with store.batch():
+        assert store.get("things", "b")["n"] == 7
+        store.delete("things", "c")
+    with store.batch():
+        assert store.get("things", "c") is None
+    assert reads == ["a", "o", "b", "b", "c"]
