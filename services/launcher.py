@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from shared.errors import BackendUnavailable
 from shared.config import log_level
 from shared.observability.logs import configure_logging
-from shared.process import StopFlag
+from shared.process import StopFlag, settle_after_start
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ def run_worker(name: str) -> None:
     modules = ServiceModules(name)
     prepare_backends(name)
     service = modules.module("bootstrap").build()
+    settle_after_start()
     stop = StopFlag().install()
     log.info("%s worker started", name)
     try:

@@ -7,6 +7,7 @@ from typing import Callable
 from gunicorn.app.base import BaseApplication
 
 from shared.observability import metrics
+from shared.process import settle_after_start
 
 
 class _Gunicorn(BaseApplication):
@@ -27,6 +28,10 @@ def _child_exit(server, worker) -> None:
     metrics.mark_process_dead(worker.pid)
 
 
+def _post_worker_init(worker) -> None:
+    settle_after_start()  # the worker has built its app: what it keeps from now on
+
+
 def serve_http(app_factory: Callable, *, host: str, port: int, workers: int, service: str, threads: int = 4) -> None:
     """Serve a Flask app factory under gunicorn (threaded workers; one app built per worker)."""
     _Gunicorn(app_factory, {
@@ -40,6 +45,7 @@ def serve_http(app_factory: Callable, *, host: str, port: int, workers: int, ser
         "reuse_port": True,  # a restarted server binds while a killed one's orphaned workers drain
         "proc_name": f"griddesk-{service}",
         "child_exit": _child_exit,
+        "post_worker_init": _post_worker_init,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
