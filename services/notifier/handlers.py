@@ -31,14 +31,18 @@ def prepare_store(store: DocumentStore) -> None:
 
 
 def remember(deps: NotifierDeps, case_id: str, change: Callable[[dict], dict]) -> dict:
-    """Apply ``change`` to what the notifier knows about the case (compare-and-set, retried)."""
+    """Apply ``change`` to what the notifier knows about the case (compare-and-set, retried). ``change``
+    returns a new document and never changes the one it is given, nor anything inside it: the document is
+    read and written without the unit of work's copies (``shared``, ``handed_over``), and the returned one
+    is only read."""
     for _ in range(10):
-        known = deps.store.get(CASE_ACTIVITY, case_id)
+        known = deps.store.get(CASE_ACTIVITY, case_id, shared=True)
         base = known or {"_id": case_id, "reporter": {}, "org": {}, "assignments": [], "owner": None,
                          "first_assigned_at": "", "breached_at": "", "resolved_at": "", "closed_at": ""}
         updated = change(dict(base))
         try:
-            return deps.store.replace(CASE_ACTIVITY, updated) if known else deps.store.insert(CASE_ACTIVITY, updated)
+            return (deps.store.replace(CASE_ACTIVITY, updated, handed_over=True) if known
+                    else deps.store.insert(CASE_ACTIVITY, updated, handed_over=True))
         except Conflict:
             continue
     raise BackendUnavailable(f"what the notifier knows about {case_id} kept changing")
@@ -86,7 +90,7 @@ def notify_assignee(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
 
 
 def notify_informed(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
-    known = deps.store.get(CASE_ACTIVITY, event.subject) or {}
+    known = deps.store.get(CASE_ACTIVITY, event.subject, shared=True) or {}
     facts = {**case_facts(event, deps, known), "reason": event.data["reason"]}
     plan_message(deps, cause_of(event, known.get("org")), event.data["person"], "CaseInformed", facts)
     return []
@@ -101,7 +105,7 @@ def _assignee_of(known: dict, assignment_id: str) -> dict | None:
 
 def notify_escalation(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
     """The one who let it slip, and the person now responsible at the level it moved to (督办)."""
-    known = deps.store.get(CASE_ACTIVITY, event.subject) or {}
+    known = deps.store.get(CASE_ACTIVITY, event.subject, shared=True) or {}
     org = known.get("org") or {}
     facts = {**case_facts(event, deps, known), **{k: event.data[k] for k in ("from_level", "to_level", "reason")}}
     recipients = [_assignee_of(known, event.data.get("assignment_id", "")),
@@ -115,7 +119,7 @@ def notify_sla(event: Envelope, deps: NotifierDeps) -> list[Envelope]:
     """A warning goes to the assignee; a breach also to the community secretary."""
     breached = event.type == "SlaBreached"
     known = remember(deps, event.subject, lambda k: {**k, "breached_at": k["breached_at"] or stamp(event.time)}) \
-        if breached else (deps.store.get(CASE_ACTIVITY, event.subject) or {})
+        if breached else (deps.store.get(CASE_ACTIVITY, event.subject, shared=True) or {})
     org = known.get("org") or {}
     facts = {**case_facts(event, deps, known), "deadline": event.data["deadline"], "due": event.data["due"]}
     recipients = [_assignee_of(known, event.data["assignment_id"])]
@@ -137,7 +141,7 @@ def ask_convener_to_deliberate(event: Envelope, deps: NotifierDeps) -> list[Enve
     """A concentrated case: the branch secretary convenes the residents' deliberation forum."""
     convener = event.data.get("convener")
     if convener:
-        known = deps.store.get(CASE_ACTIVITY, event.subject) or {}
+        known = deps.store.get(CASE_ACTIVITY, event.subject, shared=True) or {}
         compound = deps.directory.get(event.data["compound"]) if deps.directory is not None else None
         facts = {**case_facts(event, deps, known), "reason": event.data["reason"],
                  "count": len(event.data["case_ids"]), "compound_name": (compound or {}).get("name")
@@ -171,7 +175,7 @@ def tell_reporter_of_closure(event: Envelope, deps: NotifierDeps) -> list[Envelo
                                                      "resolved_at": k["resolved_at"] or stamp(event.time)})
     org, facts = known.get("org") or {}, case_facts(event, deps, known)
     reports = [(event.subject, known.get("reporter") or {})] + [
-        (duplicate, (deps.store.get(CASE_ACTIVITY, duplicate) or {}).get("reporter") or {})
+        (duplicate, (deps.store.get(CASE_ACTIVITY, duplicate, shared=True) or {}).get("reporter") or {})
         for duplicate in known.get("duplicates") or []]
     told = set()
     for case_id, reporter in reports:

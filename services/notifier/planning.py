@@ -118,7 +118,7 @@ def store_delivery(deps: NotifierDeps, cause: Cause, recipient: dict, kind: str,
             "subject": subject, "message": text, "state": PENDING, "attempts": 0, "held": held,
             "next_attempt_at": stamp(due), "created_at": stamp(now), "sending_since": "", "sent_at": "",
             "error": "", "read": False, "outbox": [], "outbox_pending": False,
-        })
+        }, handed_over=True)  # built here; nothing changes it or the recipient and facts it holds afterwards
     except Conflict:
         return None
     return notification_id

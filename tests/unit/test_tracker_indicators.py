@@ -195,3 +195,24 @@ def test_a_bucket_change_repeated_after_a_crash_counts_once(tmp_path):
         handlers.add_to_bucket(store, key, [(delta, first["id"])])
     handlers.add_pending_to_buckets(store)
     assert summary(store)["received"] == 1 and store.get(handlers.CASES, "A")["has_pending"] is False
+
+
+def test_projection_and_bucket_passes_never_change_a_document_handed_out_without_a_copy(tmp_path):
+    """The tracker reads cases shared, writes them handed over, and keeps the last ones it stored for later
+    batches (``remembered``): across batches, with bucket passes between them, none of those documents may
+    change after it was handed out."""
+    from tests.promise_checking_store import PromiseCheckingStore
+    store = PromiseCheckingStore(SqliteStore(str(tmp_path / "shared.sqlite"), synchronous="OFF"),
+                                 remembered={handlers.CASES: 100})
+    handlers.prepare_store(store)
+    policy = SlaPolicy(WorkingCalendar(), load_deadline_rules())
+    events = [event for history in histories() for event in history.events]
+    for start in range(0, len(events), 3):
+        with store.batch():
+            for event in events[start:start + 3]:
+                handlers.project_case(event, store, policy)
+        with store.batch():
+            handlers.add_pending_to_buckets(store)
+    assert store.handed_out > len(events)
+    assert store.broken_promises() == []
+    assert summary(store)["received"] == 5
