@@ -1,7 +1,8 @@
 """Drives reports into intake over HTTP, as channel clients do: several concurrent keep-alive
 connections, either as fast as intake answers (closed loop) or open loop at a fixed arrival rate.
 
-Only the standard library's ``http.client``: one persistent connection per client thread."""
+One persistent HTTP/1.1 connection per client thread (``keep_alive.py``: the bytes ``http.client``
+would send, without its costly response parsing); every report its own body and Idempotency-Key."""
 from __future__ import annotations
 
 import http.client
@@ -12,6 +13,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from services.bench.keep_alive import KeepAliveConnection, post_request
 
 # Plausible reports across the taxonomy, so the router's classifier does its real work.
 SAMPLE_TEXTS = (
@@ -92,29 +95,28 @@ class ReportLoad:
             connection = self._send(connection, index)
         connection.close()
 
-    def _connect(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self._url.hostname, self._url.port, timeout=self._timeout_s)
+    def _connect(self) -> KeepAliveConnection:
+        return KeepAliveConnection(self._url.hostname, self._url.port, self._timeout_s)
 
-    def _send(self, connection: http.client.HTTPConnection, index: int) -> http.client.HTTPConnection:
+    def _send(self, connection: KeepAliveConnection, index: int) -> KeepAliveConnection:
         body = json.dumps(report_body(index, self._unit_codes), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "X-API-Key": self._api_key,
                    "Idempotency-Key": str(uuid.uuid4())}
+        request = post_request(self._url.hostname, self._url.port, "/api/v1/reports", headers, body)
         for attempt in range(3):  # a closed keep-alive connection is reopened; the key makes retries safe
             sent = time.monotonic()
             try:
-                connection.request("POST", "/api/v1/reports", body=body, headers=headers)
-                response = connection.getresponse()
-                payload = response.read()
+                status, payload = connection.exchange(request)
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
                 connection = self._connect()
                 if attempt == 2:
                     self._count_failure(type(error).__name__)
                 continue
-            if response.status == 202:
+            if status == 202:
                 self._accept(json.loads(payload)["case_id"], (time.monotonic() - sent) * 1000.0)
             else:
-                self._count_failure(str(response.status))
+                self._count_failure(str(status))
             break
         return connection
 

@@ -11,30 +11,56 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Mapping
+from typing import Iterable, Mapping
 
 
-def process_table(proc: str = "/proc") -> dict[int, tuple[int, int]]:
-    """{pid: (parent pid, resident kB)} of every process readable now."""
+def process_table(proc: str = "/proc", roots: Iterable[int] | None = None) -> dict[int, tuple[int, int, int]]:
+    """{pid: (parent pid, resident kB, user + system CPU clock ticks)} of every process readable now;
+    with ``roots``, the resident kB of the processes outside their families is left at 0.
+
+    The sampler reads this twice a second inside the bench's own process, whose CPU counts as the
+    client's: every process's short ``stat`` line gives the tree and the CPU time, and ``status`` (whose
+    VmRSS is exact, where ``stat``'s rss is a per-CPU approximation) is read only for the processes
+    measured. Parsing every ``status`` file, as before, cost ~6 ms a sample with ~180 processes."""
     table = {}
     for entry in os.listdir(proc):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(os.path.join(proc, entry, "status"), encoding="ascii", errors="replace") as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        except OSError:
-            continue  # exited meanwhile
-        rss = fields.get("VmRSS", "0 kB").split()[0]
-        table[int(entry)] = (int(fields.get("PPid", "0").strip()), int(rss))
+        if entry.isdigit():
+            fields = _stat_fields(os.path.join(proc, entry, "stat"))
+            if fields is not None:  # None: exited meanwhile
+                table[int(entry)] = (int(fields[1]), 0, int(fields[11]) + int(fields[12]))
+    measured = table if roots is None else set().union(*(family(root, table) for root in roots))
+    for pid in measured:
+        parent, _, ticks = table[pid]
+        table[pid] = (parent, _resident_kb(os.path.join(proc, str(pid), "status")), ticks)
     return table
 
 
-def family(root: int, table: Mapping[int, tuple[int, int]]) -> set[int]:
+def _stat_fields(path: str) -> list[bytes] | None:
+    """The fields of a ``stat`` file after the command name (which may hold spaces and parentheses):
+    [0] is the state, field 3 of proc(5); so the parent pid is [1], utime [11], stime [12]."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _resident_kb(status_path: str) -> int:
+    try:
+        with open(status_path, "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass  # exited meanwhile
+    return 0  # a kernel thread, or gone
+
+
+def family(root: int, table: Mapping[int, tuple]) -> set[int]:
     """``root`` and all its descendants that are in the table."""
     children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
-        children.setdefault(parent, []).append(pid)
+    for pid, row in table.items():
+        children.setdefault(row[0], []).append(pid)
     pending, seen = [root], set()
     while pending:
         pid = pending.pop()
@@ -45,19 +71,15 @@ def family(root: int, table: Mapping[int, tuple[int, int]]) -> set[int]:
     return seen
 
 
-def family_rss_kb(root: int, table: Mapping[int, tuple[int, int]]) -> int:
+def family_rss_kb(root: int, table: Mapping[int, tuple]) -> int:
     """Resident kB of ``root`` and all its descendants."""
     return sum(table[pid][1] for pid in family(root, table))
 
 
 def cpu_ticks(pid: int, proc: str = "/proc") -> int | None:
     """User + system CPU time of a process so far, in clock ticks; None if it has exited."""
-    try:
-        with open(os.path.join(proc, str(pid), "stat"), encoding="ascii", errors="replace") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    except (OSError, IndexError):
-        return None
-    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    fields = _stat_fields(os.path.join(proc, str(pid), "stat"))
+    return None if fields is None else int(fields[11]) + int(fields[12])
 
 
 def machine_busy_ticks(proc: str = "/proc") -> tuple[int, int]:
@@ -70,7 +92,7 @@ def machine_busy_ticks(proc: str = "/proc") -> tuple[int, int]:
     return busy, busy + idle + iowait
 
 
-def service_rss_kb(children_pids: Mapping[str, int], table: Mapping[int, tuple[int, int]]) -> dict[str, int]:
+def service_rss_kb(children_pids: Mapping[str, int], table: Mapping[int, tuple]) -> dict[str, int]:
     """{service: resident kB} from the supervisor's {"<service>-serve"|"<service>-worker": pid}."""
     per_service: dict[str, int] = {}
     for child, pid in children_pids.items():
@@ -149,16 +171,14 @@ class ResourceSampler:
             return
         self._machine_last = machine_busy_ticks()
         self._machine_first = self._machine_first or self._machine_last
-        table = process_table()
+        table = process_table(roots=pids.values())  # the services' memory; the backends' CPU time only
         for service, kb in service_rss_kb(pids, table).items():
             self.peak_kb[service] = max(self.peak_kb.get(service, 0), kb)
-        roots = [*pids.items(), *self._backend_pids.items()]
-        for name, root in roots:
+        for name, root in [*pids.items(), *self._backend_pids.items()]:
             for pid in family(root, table):
-                ticks = cpu_ticks(pid)
-                if ticks is not None:
-                    self._first_ticks.setdefault((name, pid), ticks)
-                    self._last_ticks[(name, pid)] = ticks
+                ticks = table[pid][2]
+                self._first_ticks.setdefault((name, pid), ticks)
+                self._last_ticks[(name, pid)] = ticks
 
     def _sample_until_stopped(self) -> None:
         while not self._stop.wait(self._interval_s):

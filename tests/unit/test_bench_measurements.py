@@ -54,9 +54,12 @@ def test_a_services_memory_is_the_sum_of_its_process_families():
         {"intake": 275, "router": 80}
 
 
-def test_the_process_table_of_this_machine_includes_this_process():
-    parent, rss_kb = process_table()[os.getpid()]
+def test_the_process_table_of_this_machine_includes_this_process_with_its_rss_and_cpu_time():
+    parent, rss_kb, ticks = process_table()[os.getpid()]
     assert parent == os.getppid() and rss_kb > 0
+    assert 0 < ticks <= cpu_ticks(os.getpid())
+    measured = process_table(roots=[os.getpid()])
+    assert measured[os.getpid()][1] > 0 and measured[os.getppid()][1] == 0  # only the roots' families
 
 
 def test_a_process_cpu_time_grows_as_it_works_and_is_none_once_it_has_exited():
