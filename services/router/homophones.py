@@ -21,14 +21,15 @@ class HomophoneFolder:
         self._by_sound: dict[tuple[str, ...], str] = {}
         for word in sorted(self._words):
             self._by_sound.setdefault(tuple(map(sounds.get, word, word)), word)
-        self._first_sounds = frozenset(sound[0] for sound in self._by_sound)  # screens out most positions
+        self._first_two_sounds = frozenset(sound[:2] for sound in self._by_sound)  # screens out most positions
 
     def fold(self, text: str) -> tuple[str, list[dict]]:
         """The text with sound-alikes rewritten, and what was rewritten (for the explanation). Only the
-        positions whose sound can begin a word are tried; the text between them is copied in one piece."""
+        positions whose first two sounds can begin a word are tried (every word has three characters or more);
+        the text between them is copied in one piece."""
         sounds = list(map(self._sounds.get, text, text))
         out, folded, done = [], [], 0
-        for i in compress(count(), map(self._first_sounds.__contains__, sounds)):
+        for i in compress(count(), map(self._first_two_sounds.__contains__, zip(sounds, sounds[1:]))):
             word = self._word_at(text, sounds, i) if i >= done else None
             if word:
                 typed = text[i:i + len(word)]  # a word found is as long as what was typed
@@ -41,7 +42,7 @@ class HomophoneFolder:
 
     def _word_at(self, text: str, sounds: list[str], i: int) -> str | None:
         """The word the characters at i spell or sound like (a word spelled right is kept whole); i is a
-        position whose sound can begin a word."""
+        position whose first two sounds can begin a word."""
         for size in HOMOPHONE_SIZES:
             typed = text[i:i + size]
             if typed in self._words:

@@ -2,16 +2,16 @@
 
 A term is a word, or words joined by "+" that may stand a few characters apart ("灯+坏": 灯又坏). The lexicon
 has ~830 category terms: testing each for its first word in every report cost more than all the rest of
-the lexicon's matching, so ``TermIndex`` files them under the first two characters of that word (one when
-it has one) and a report tests only those whose first two characters stand side by side in it — the same
-terms, in the lexicon's order. A term found by its first word is then searched for from there, and a plain
-word (no "+") is found by that test alone."""
+the lexicon's matching, so ``TermIndex`` files them under the first character of that word and a report
+tests only those whose first character it contains — the same terms, in the lexicon's order (filing them
+under two characters screens out more terms, but building a report's pairs costs about what it saves). A
+term found by its first word is then searched for from there, and a plain word (no "+") is found by that
+test alone."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from itertools import chain
-from operator import add
 from typing import Iterable
 
 from services.router.cues import GAP
@@ -46,13 +46,13 @@ def pattern(label: str) -> re.Pattern:
 
 
 class TermIndex:
-    """Terms filed by the first two characters of their first word, to find them in a text."""
+    """Terms filed by the first character of their first word, to find them in a text."""
 
     def __init__(self, terms: Iterable[Term]):
         self._terms = list(terms)
-        self._by_start: dict[str, list[int]] = {}  # two characters (or one) -> the positions of terms filed so
+        self._by_first: dict[str, list[int]] = {}  # a character -> the positions of the terms filed under it
         for position, found in enumerate(self._terms):
-            self._by_start.setdefault(found.first[:2], []).append(position)
+            self._by_first.setdefault(found.first[:1], []).append(position)
         self._plain = ["+" not in found.label for found in self._terms]  # one word: its pattern is the word
         self._all = range(len(self._terms)) if len(self._terms) < SCREENED_FROM else None
 
@@ -73,12 +73,11 @@ class TermIndex:
         return found
 
     def _candidates(self, text: str) -> list[int]:
-        """The positions of the terms whose first two characters (or one) the text holds, in order."""
-        starts = set(map(add, text, text[1:]))
-        starts.update(text)  # a first word of one character
-        starts.add("")  # a term whose first word is empty is tested on every text
-        filed = filter(self._by_start.__contains__, starts)  # not set.intersection(dict): that walks the dict
-        return sorted(chain.from_iterable(map(self._by_start.__getitem__, filed)))
+        """The positions of the terms whose first character the text holds, in order."""
+        characters = set(text)
+        characters.add("")  # a term whose first word is empty is tested on every text
+        filed = filter(self._by_first.__contains__, characters)  # not set.intersection(dict): that walks the dict
+        return sorted(chain.from_iterable(map(self._by_first.__getitem__, filed)))
 
 
 def longest_only(matches: list[Match]) -> list[Match]:
