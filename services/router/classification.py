@@ -64,6 +64,7 @@ class Classifier:
         self.version = lexicon.get("version", 1)
         categories = lexicon["categories"]
         self.categories = tuple(categories)
+        self._order = {name: index for index, name in enumerate(self.categories)}  # ties: the lexicon's order
         self.default_tier = {name: spec.get("tier", "general") for name, spec in categories.items()}
         self.terms = [term(label, WEIGHTS[kind] if len(label) > 1 else min(WEIGHTS[kind], ONE_CHARACTER_MAX), name)
                       for name, spec in categories.items() for kind in WEIGHTS for label in spec.get(kind) or ()]
@@ -97,8 +98,7 @@ class Classifier:
         words = [part for term in (*self.terms, *self.emergency, *self.alarms) for part in term.label.split("+")]
         words += [w for body in (lexicon.get("emergency_cues") or {}).values() for group in body["all"] for w in group]
         sounds = {char: sound for sound, chars in (lexicon.get("sounds") or {}).items() for char in chars}
-        self._homophones = HomophoneFolder([*words, *typos.values()], lambda char: sounds.get(char, char),
-                                           lexicon.get("homophone_exceptions") or ())
+        self._homophones = HomophoneFolder([*words, *typos.values()], sounds, lexicon.get("homophone_exceptions") or ())
         self._profiles = CategoryProfiles({name: [spec.get("describe") or "",
                                                   *(t.label.replace("+", "") for t in self.terms if t.category == name)]
                                            for name, spec in categories.items()})
@@ -144,7 +144,8 @@ class Classifier:
             scores[hint] = scores.get(hint, 0.0) + self.hint_weight
         if reading:
             scores = self.blend.scores(scores, reading.probabilities, self.categories)
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], self.categories.index(item[0])))
+        order = self._order
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
         dangerous = {f.category for f, _ in emergencies}
         if dangerous and (reading is None or self.blend.danger_decides(dangerous, reading.probabilities)):
             # the danger decides what the case is about: "车库灌满了，大爷挪车没上来" is safety

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Callable
 
 
@@ -36,25 +37,27 @@ def words(terms: frozenset[str]) -> list[str]:
     return [term.replace("+", "") for term in terms]
 
 
-def pieces(terms: frozenset[str]) -> set[str]:
+@lru_cache(maxsize=4096)  # a compound's recent reports mostly repeat a few sets of terms
+def pieces(terms: frozenset[str]) -> frozenset[str]:
     """Two characters in a row of every matched term (a term of one character: itself)."""
     found = set()
     for word in words(terms):
         found |= {word[i:i + 2] for i in range(len(word) - 1)} or {word}
-    return found
+    return frozenset(found)
 
 
 def find_cluster(terms: frozenset[str], reporter: str, recent: list[Recent], min_reports: int,
                  new_cluster_id: Callable[[], str]) -> Cluster | None:
     """The cluster this report forms or joins; a new one is named by ``new_cluster_id()`` (a derived id:
     asked only when one forms, as most reports form none)."""
-    alike = [r for r in recent if similar(terms, r.terms)]
-    existing = next((r.cluster_id for r in alike if r.cluster_id), None)
+    mine = pieces(terms)  # each report's pieces once: a busy compound has hundreds of recent reports
+    alike = [(r, theirs) for r, theirs in zip(recent, map(pieces, (r.terms for r in recent))) if mine & theirs]
+    existing = next((r.cluster_id for r, _ in alike if r.cluster_id), None)
     if existing:
-        members = tuple(r.case_id for r in alike if r.cluster_id == existing)
-        return Cluster(existing, members, False, _shared(terms, alike))
-    if len({r.reporter for r in alike} | {reporter}) >= min_reports:
-        return Cluster(new_cluster_id(), tuple(r.case_id for r in alike), True, _shared(terms, alike))
+        members = tuple(r.case_id for r, _ in alike if r.cluster_id == existing)
+        return Cluster(existing, members, False, _shared(mine, alike))
+    if len({r.reporter for r, _ in alike} | {reporter}) >= min_reports:
+        return Cluster(new_cluster_id(), tuple(r.case_id for r, _ in alike), True, _shared(mine, alike))
     return None
 
 
@@ -62,7 +65,8 @@ def window_start(now: datetime, window: timedelta) -> str:
     return (now - window).isoformat()
 
 
-def _shared(terms: frozenset[str], alike: list[Recent]) -> tuple[str, ...]:
-    """The words most of the cluster shares, for the explanation."""
-    counted = {piece: sum(piece in pieces(r.terms) for r in alike) for piece in pieces(terms)}
+def _shared(mine: frozenset[str], alike: list[tuple[Recent, frozenset[str]]]) -> tuple[str, ...]:
+    """The words most of the cluster shares, for the explanation (``mine``: this report's pieces; ``alike``:
+    each similar report with its pieces)."""
+    counted = {piece: sum(piece in theirs for _, theirs in alike) for piece in mine}
     return tuple(sorted(counted, key=lambda piece: (-counted[piece], piece))[:3])

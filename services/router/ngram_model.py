@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from operator import add, mul
 from typing import Mapping
 
 FORMAT = 2  # the JSON layout below; a file of another layout is refused at start
 READABLE_FORMATS = (1, 2)  # format 1 has no tier model: the lexicon then decides the tier
-NGRAM_SIZES = (1, 2, 3)
+NGRAM_SIZES = (1, 2, 3)  # what char_ngrams pastes together: characters, pairs, triples
 TOP_NGRAMS = 5  # how many contributing n-grams an explanation lists
 
 
@@ -23,10 +24,25 @@ class ModelFileError(ValueError):
     """The model file cannot be used (wrong layout, missing parts, sizes that do not agree)."""
 
 
+class _DigitsAsZero(dict):
+    """A ``str.translate`` table that learns each character once: a digit (any that ``isdigit``) reads as 0."""
+
+    def __missing__(self, code: int) -> int:
+        self[code] = ZERO if chr(code).isdigit() else code
+        return self[code]
+
+
+ZERO = ord("0")
+_DIGITS_AS_ZERO = _DigitsAsZero()
+
+
 def char_ngrams(text: str) -> list[str]:
-    """The features of a folded text: every run of 1-3 characters; digits read as one digit (3号楼, 5号楼)."""
-    text = "".join("0" if c.isdigit() else c for c in text)
-    return [text[i:i + n] for n in NGRAM_SIZES for i in range(len(text) - n + 1)]
+    """The features of a folded text: every run of 1-3 characters; digits read as one digit (3号楼, 5号楼).
+    All single characters first, then the pairs, then the triples (the order the features are summed in);
+    pasted together by ``map`` rather than sliced one by one: a third of the time."""
+    text = text.translate(_DIGITS_AS_ZERO)
+    pairs = list(map(add, text, text[1:]))
+    return [*text, *pairs, *map(add, pairs, text[2:])]
 
 
 @dataclass(frozen=True)
@@ -50,26 +66,34 @@ class NgramModel:
         # n-gram -> (idf, weights per class, emergency weight, coordination weight): one lookup per n-gram
         self._features = {row[0]: (row[1], tuple(row[2]), row[3], row[4] if len(row) > 4 else 0.0)
                           for row in spec["features"]}
+        self._idf = {gram: float(row[0]) for gram, row in self._features.items()}  # 1.0 * idf is float(idf)
         self.training = dict(spec.get("training") or {})
 
     def features(self, text: str) -> dict[str, float]:
         """tf-idf of the known n-grams, l2-normalised (as scikit-learn's TfidfVectorizer computes it)."""
-        counts = Counter(filter(self._features.__contains__, char_ngrams(text)))
-        values = {gram: (1.0 + math.log(n) if self.sublinear_tf else float(n)) * self._features[gram][0]
+        idf = self._idf
+        counts = Counter(filter(idf.__contains__, char_ngrams(text)))
+        # most n-grams occur once: their tf (1 + log 1 = 1.0, or 1.0) times idf is the idf itself
+        values = {gram: idf[gram] if n == 1 else (1.0 + math.log(n) if self.sublinear_tf else float(n)) * idf[gram]
                   for gram, n in counts.items()}
-        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        norm = math.sqrt(sum(map(mul, values.values(), values.values()))) or 1.0
         return {gram: v / norm for gram, v in values.items()}
 
     def read(self, text: str) -> Reading:
+        """Each logit is its intercept plus value × weight of every n-gram, added one by one in the features'
+        order (as the plain loop did, so every reading is the same to the last bit): ``sum`` of a ``map``
+        adds floats in that order (Python 3.11; 3.12's ``sum`` compensates and would differ in the last
+        bits), one column (class) at a time, without a Python step per multiply-add."""
         features = self.features(text)
         logits = list(self.intercepts)
         emergency = self.emergency_intercept
         coordination = self.coordination_intercept or 0.0
-        for gram, value in features.items():
-            _, weights, danger, other_party = self._features[gram]
-            logits = [logit + value * weight for logit, weight in zip(logits, weights)]
-            emergency += value * danger
-            coordination += value * other_party
+        if features:
+            values = list(features.values())
+            _, weights, danger, other_party = zip(*map(self._features.__getitem__, features))
+            logits = [sum(map(mul, values, column), logit) for logit, column in zip(logits, zip(*weights))]
+            emergency = sum(map(mul, values, danger), emergency)
+            coordination = sum(map(mul, values, other_party), coordination)
         return Reading(dict(zip(self.classes, _softmax(logits))), _sigmoid(emergency), features,
                        None if self.coordination_intercept is None else _sigmoid(coordination))
 

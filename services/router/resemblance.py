@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from operator import add
 from typing import Iterable, Mapping
 
 HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -12,7 +13,7 @@ HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 def bigrams(text: str) -> Counter:
     grams: Counter = Counter()
     for run in HAN_RUN.findall(text):
-        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+        grams.update(map(add, run, run[1:]))  # each character and the next, in order
     return grams
 
 

@@ -6,19 +6,15 @@ from services.router.classification import CategoryProfiles, HomophoneFolder, co
 SOUNDS = {"垃": "la", "圾": "ji", "及": "ji", "桶": "tong", "可": "ke", "以": "yi", "疑": "yi", "人": "ren"}
 
 
-def sound(char):
-    return SOUNDS.get(char, char)
-
-
 def test_a_sound_alike_sharing_a_character_is_read_as_the_word():
-    folder = HomophoneFolder(["垃圾桶"], sound)
+    folder = HomophoneFolder(["垃圾桶"], SOUNDS)
     assert folder.fold("垃及桶满了") == ("垃圾桶满了", [{"typed": "垃及桶", "read_as": "垃圾桶"}])
 
 
 def test_short_words_a_word_spelled_right_and_exceptions_are_left_alone():
-    assert HomophoneFolder(["可疑"], sound).fold("可以")[1] == []  # two characters: too often a real word
-    assert HomophoneFolder(["垃圾桶"], sound).fold("垃圾桶")[1] == []
-    assert HomophoneFolder(["垃圾桶"], sound, exceptions=["垃及桶"]).fold("垃及桶")[1] == []
+    assert HomophoneFolder(["可疑"], SOUNDS).fold("可以")[1] == []  # two characters: too often a real word
+    assert HomophoneFolder(["垃圾桶"], SOUNDS).fold("垃圾桶")[1] == []
+    assert HomophoneFolder(["垃圾桶"], SOUNDS, exceptions=["垃及桶"]).fold("垃及桶")[1] == []
 
 
 CUES = compile_cues({

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from services.router.bootstrap import load_classifier, load_model
-from services.router.ngram_model import ModelFileError, NgramModel, char_ngrams
+from services.router.ngram_model import ModelFileError, NgramModel, _sigmoid, _softmax, char_ngrams
 from services.router.normalise import to_simplified
 
 DATA = Path(__file__).resolve().parents[2] / "services" / "router" / "data"
@@ -28,6 +28,24 @@ def fold(classifier, text):
 def test_features_are_character_runs_with_digits_read_as_one():
     assert char_ngrams("3号楼") == ["0", "号", "楼", "0号", "号楼", "0号楼"]
     assert char_ngrams("5号楼") == char_ngrams("3号楼")
+    assert char_ngrams("٣²楼") == char_ngrams("00楼")  # any character that isdigit, not only 0-9
+    assert char_ngrams("") == [] and char_ngrams("楼") == ["楼"]
+
+
+def test_a_reading_adds_the_contributions_one_by_one_in_the_features_order():
+    """The logits are summed column by column in C (``sum`` of a ``map``); they must be the very floats
+    of the plain loop, n-gram by n-gram (a ``sum`` that compensated, as Python 3.12's does, would not be)."""
+    model = load_model()
+    texts = [json.loads(line)["text"] for line in (DATA / "evaluation.jsonl").read_text(encoding="utf-8").splitlines()]
+    for text in [*SAMPLES, *texts[:200], "", "？"]:
+        reading = model.read(text)
+        logits, danger, other = list(model.intercepts), model.emergency_intercept, model.coordination_intercept
+        for gram, value in reading.features.items():
+            _, weights, to_danger, to_other = model._features[gram]
+            logits = [logit + value * weight for logit, weight in zip(logits, weights)]
+            danger, other = danger + value * to_danger, other + value * to_other
+        assert list(reading.probabilities.values()) == _softmax(logits)
+        assert (reading.emergency, reading.coordination) == (_sigmoid(danger), _sigmoid(other))
 
 
 def test_the_committed_model_loads_and_reads_every_category():
