@@ -26,15 +26,25 @@ SAMPLE_TEXTS = (
     ("独居老人好几天没出门，担心出事", "special"),
     ("绿化带被占用搭了棚子", "construction"),
     ("消防通道被车堵住了", "parking"),
+    # a second problem per category, in other words (a report of the same problem from the same unit
+    # would be merged): 16 texts give 16 × units reports before a (unit, problem) pair repeats
+    ("电梯又坏了，老人上不了楼", "facility"),
+    ("小区里老鼠很多，到处乱窜", "sanitation"),
+    ("邻居家的狗天天半夜叫，没法睡觉", "dispute"),
+    ("楼顶的广告牌松了，风一吹就晃", "safety"),
+    ("暖气一直不热，家里太冷了", "utility"),
+    ("残疾人家里轮椅坏了，出不了门需要帮助", "special"),
+    ("有人在小区里私自拆墙改建", "construction"),
+    ("我的车位被别人长期占着不挪", "parking"),
 )
 CHANNELS = ("hotline", "mini_program", "opinion_box", "visit", "patrol")
 
 
 def report_body(index: int, unit_codes: list[str]) -> dict:
-    """Report ``index``: no two of the first ``len(SAMPLE_TEXTS) * len(unit_codes)`` reports share both
-    their unit and their problem — the same problem from the same unit is merged as a duplicate and never
-    notified. Each pass over the units moves the texts on by one (with 8 texts and 402 units, the (unit,
-    text) pairs of a plain ``index % 8`` repeated after 1,608 reports)."""
+    """Report ``index``: no two of the first ``len(SAMPLE_TEXTS) * len(unit_codes)`` reports (6,432 with
+    the demo's 402 units) share both their unit and their problem — the same problem from the same unit is
+    merged as a duplicate and never notified. Each pass over the units moves the texts on by one (with a
+    plain ``index % len(SAMPLE_TEXTS)``, 8 texts and 402 units, the pairs repeated after 1,608 reports)."""
     units = len(unit_codes)
     text, hint = SAMPLE_TEXTS[(index % units + index // units) % len(SAMPLE_TEXTS)]
     return {"channel": CHANNELS[index % len(CHANNELS)], "text": f"{text}（{index}）",
