@@ -3,6 +3,7 @@ departments' keys) and residents' follow-ups (the case token)."""
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -95,8 +96,7 @@ def submit_report():
     except handlers.IdempotencyMismatch:
         raise ApiError(422, "idempotency_key_reused",
                        "this Idempotency-Key was already used for a different report")
-    with log_context(case_id=accepted.case_id, correlation_id=accepted.correlation_id):
-        current_app.logger.info("report accepted" + (" (replay)" if accepted.replayed else ""))
+    _log_accepted(accepted)
     if not accepted.replayed:
         REPORTS_RECEIVED.labels(submission["channel"]).inc()
     attachments.link(intake.store, submission["attachments"], accepted.case_id)
@@ -105,6 +105,16 @@ def submit_report():
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _log_accepted(accepted: handlers.Accepted) -> None:
+    """A replay at INFO; a new report at DEBUG only: its group's writer logs the reports it stored in one
+    line (``report_groups``), as a worker logs a consumed batch."""
+    logger = current_app.logger
+    if accepted.replayed or logger.isEnabledFor(logging.DEBUG):
+        with log_context(case_id=accepted.case_id, correlation_id=accepted.correlation_id):
+            logger.log(logging.INFO if accepted.replayed else logging.DEBUG,
+                       "report accepted" + (" (replay)" if accepted.replayed else ""))
 
 
 # --- handlers' and departments' actions ----------------------------------------------------------

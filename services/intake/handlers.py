@@ -76,6 +76,7 @@ class NewReport:
     fingerprint: str
     received_at: datetime
     document: dict  # as it is to be stored, its CaseReported event inside
+    token: str  # the resident's follow-up token for the case, derived once for the document and the answer
 
 
 def submit_report(command: SubmitReport, *, store: DocumentStore, clock: Clock, secret_key: bytes,
@@ -88,27 +89,32 @@ def submit_report(command: SubmitReport, *, store: DocumentStore, clock: Clock, 
         replay = earlier_report(store, command, fingerprint, secret_key)
         if replay:
             return replay
-    now = clock.now()
-    report = NewReport(command, fingerprint, now, report_document(command, fingerprint, now, secret_key))
+    report = new_report(command, fingerprint, clock.now(), secret_key)
     validated_data("CaseReported", report.document["event"]["data"])  # fails this request alone, not its group
     return store_report(report)
 
 
-def report_document(command: SubmitReport, fingerprint: str, now: datetime, secret_key: bytes) -> dict:
-    """The stored report under a new case id, unpublished, with its CaseReported event."""
+def new_report(command: SubmitReport, fingerprint: str, now: datetime, secret_key: bytes) -> NewReport:
+    """The report under a new case id, unpublished, with its CaseReported event."""
     case_id = domain.new_case_id(now)
+    token = domain.follow_up_token(secret_key, case_id)
+    return NewReport(command, fingerprint, now, _report_document(command, fingerprint, now, case_id, token), token)
+
+
+def _report_document(command: SubmitReport, fingerprint: str, now: datetime, case_id: str, token: str) -> dict:
     event = domain.case_reported(case_id, command.submission, now)
     idempotency = (f"{command.client_key_id}:{command.idempotency_key}" if command.idempotency_key
                    else f"none:{case_id}")  # never missing: FerretDB's unique indexes collide on null
     return {"_id": case_id, "idempotency": idempotency, "fingerprint": fingerprint,
             "received_at": now.isoformat(), "published": False, "event": to_document(event),
-            "token_digest": domain.token_digest(domain.follow_up_token(secret_key, case_id)),
+            "token_digest": domain.token_digest(token),
             "media_url": command.media_url}
 
 
-def accepted(document: dict, secret_key: bytes, *, replayed: bool) -> Accepted:
+def accepted(document: dict, secret_key: bytes, *, replayed: bool, token: str = "") -> Accepted:
+    """The answer for a stored report (``token``: its follow-up token if already derived)."""
     case_id = document["_id"]
-    return Accepted(case_id, domain.follow_up_token(secret_key, case_id), replayed=replayed,
+    return Accepted(case_id, token or domain.follow_up_token(secret_key, case_id), replayed=replayed,
                     correlation_id=document["event"]["correlation_id"])
 
 
