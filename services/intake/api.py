@@ -96,7 +96,7 @@ def submit_report():
     _check_attachments(submission["attachments"], None)
     command = handlers.SubmitReport(submission, g.api_client.key_id, _idempotency_key())
     try:
-        accepted = handlers.submit_report(command, store=intake.store, clock=intake.clock,
+        accepted = handlers.submit_report(command, clock=intake.clock,
                                           secret_key=intake.secret_key, store_report=intake.store_report)
     except handlers.IdempotencyMismatch:
         raise ApiError(422, "idempotency_key_reused",
