@@ -22,7 +22,8 @@ def _or_odd(good: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(good, good, good, _odd())
 
 
-_text = st.one_of(st.text(max_size=12), st.sampled_from(["楼道灯坏了", " 灯\t\t坏了 \x00\u200b ", "a", " a ", "\x07b"]),
+_text = st.one_of(st.text(max_size=12),
+                  st.sampled_from(["楼道灯坏了", " 灯\t\t坏了 \x00\u200b ", "a", " a ", "\x07b"]),
                   st.text(alphabet="ab \t", min_size=1995, max_size=2010))
 _code = st.one_of(st.from_regex(r"\A[A-Za-z0-9_-]{1,12}\Z"), st.text(max_size=6), st.just("QJ01-G01-01-1\n"))
 _phone = st.one_of(st.from_regex(r"\A\+?[0-9][0-9 -]{4,19}\Z"), st.text(alphabet="+0123456789 -x\n", max_size=22))
