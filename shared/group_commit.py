@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
 from typing import Callable, Generic, Sequence, TypeVar, Union
 
 from shared.errors import BackendUnavailable
@@ -34,12 +33,18 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass
 class _Ticket(Generic[T]):
-    item: T
-    done: threading.Event = field(default_factory=threading.Event)
-    result: object = None
-    error: BaseException | None = None
+    """One request's item and, once its group is written, its result or error. ``done`` is a plain lock
+    held from the start and released by the writer: waiting on it costs no Python code, where a
+    ``threading.Event`` (a Condition and its waiter lock in Python) cost ~5 % of intake's CPU per report."""
+    __slots__ = ("item", "done", "result", "error")
+
+    def __init__(self, item: T):
+        self.item = item
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.result: object = None
+        self.error: BaseException | None = None
 
 
 class GroupCommit(Generic[T, R]):
@@ -67,7 +72,7 @@ class GroupCommit(Generic[T, R]):
                 self._writer_pid = os.getpid()
                 threading.Thread(target=self._write, name=f"{self._name}-writer", daemon=True).start()
             self._lock.notify()
-        if not ticket.done.wait(self._wait_s):
+        if not ticket.done.acquire(timeout=self._wait_s):
             raise BackendUnavailable(f"{self._name}: not written within {self._wait_s:g} s; retry later")
         if ticket.error is not None:
             raise ticket.error
@@ -99,4 +104,4 @@ class GroupCommit(Generic[T, R]):
                 ticket.error = result
             else:
                 ticket.result = result
-            ticket.done.set()
+            ticket.done.release()

@@ -3,14 +3,15 @@ departments' keys) and residents' follow-ups (the case token)."""
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 
 from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError
 
-from shared import auth
+from shared import auth, json_codec
 from shared.observability.logs import log_context
-from shared.web import ApiError, error_response, require_api_key
+from shared.web import ApiError, error_response, json_response, require_api_key
 from services.intake import attachments, casework, domain, handlers, plain_language
 from services.intake.metrics import RATE_LIMITED, REPORTS_RECEIVED
 from services.intake.schemas import load_action, load_report
@@ -43,7 +44,12 @@ def _intake():
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    body = None
+    if request.is_json:
+        try:  # orjson reads a report body in ~0.6 µs, the standard library in ~5 µs
+            body = json_codec.from_text(request.get_data())
+        except ValueError:  # what orjson refuses (NaN, UTF-16, a BOM) Flask's own reading decides, as before
+            body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object (Content-Type: application/json)")
     return body
@@ -90,21 +96,29 @@ def submit_report():
     _check_attachments(submission["attachments"], None)
     command = handlers.SubmitReport(submission, g.api_client.key_id, _idempotency_key())
     try:
-        accepted = handlers.submit_report(command, store=intake.store, clock=intake.clock,
+        accepted = handlers.submit_report(command, clock=intake.clock,
                                           secret_key=intake.secret_key, store_report=intake.store_report)
     except handlers.IdempotencyMismatch:
         raise ApiError(422, "idempotency_key_reused",
                        "this Idempotency-Key was already used for a different report")
-    with log_context(case_id=accepted.case_id, correlation_id=accepted.correlation_id):
-        current_app.logger.info("report accepted" + (" (replay)" if accepted.replayed else ""))
+    _log_accepted(accepted)
     if not accepted.replayed:
         REPORTS_RECEIVED.labels(submission["channel"]).inc()
     attachments.link(intake.store, submission["attachments"], accepted.case_id)
-    response = jsonify({"case_id": accepted.case_id, "token": accepted.token})
-    response.status_code = 202
+    response = json_response({"case_id": accepted.case_id, "token": accepted.token}, 202)
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _log_accepted(accepted: handlers.Accepted) -> None:
+    """A replay at INFO; a new report at DEBUG only: its group's writer logs the reports it stored in one
+    line (``report_groups``), as a worker logs a consumed batch."""
+    logger = current_app.logger
+    if accepted.replayed or logger.isEnabledFor(logging.DEBUG):
+        with log_context(case_id=accepted.case_id, correlation_id=accepted.correlation_id):
+            logger.log(logging.INFO if accepted.replayed else logging.DEBUG,
+                       "report accepted" + (" (replay)" if accepted.replayed else ""))
 
 
 # --- handlers' and departments' actions ----------------------------------------------------------
@@ -148,8 +162,7 @@ def _act(case_id: str, action: str, actor: casework.Actor):
     attachments.link(intake.store, payload.get("attachments", []), case_id)
     with log_context(case_id=case_id):
         current_app.logger.info(f"{action} by {actor.person.get('id', 'resident')}")
-    response = jsonify(acted.response)
-    response.status_code = 202
+    response = json_response(acted.response, 202)
     if acted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

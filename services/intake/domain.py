@@ -5,7 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
+import os
 from datetime import datetime
 
 from shared.events.envelope import Envelope
@@ -15,14 +15,16 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: ids are read ou
 
 
 def new_case_id(now: datetime) -> str:
-    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(6))
+    # 32 letters: the low 5 bits of a random byte pick one uniformly (one urandom call, not six
+    # secrets.choice calls: ~1 µs instead of ~10)
+    suffix = "".join([_ALPHABET[byte & 31] for byte in os.urandom(6)])
     return f"GD-{now:%Y%m%d}-{suffix}"
 
 
 def follow_up_token(secret_key: bytes, case_id: str) -> str:
     """The resident's token for a case: derived, so a retried request gets the same one back
     without the token itself ever being stored."""
-    mac = hmac.new(secret_key, case_id.encode(), hashlib.sha256).digest()
+    mac = hmac.digest(secret_key, case_id.encode(), "sha256")
     return base64.b32encode(mac[:15]).decode().lower()
 
 

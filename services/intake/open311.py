@@ -96,7 +96,7 @@ def create_request(format: str):
     command = handlers.SubmitReport(submission, client.key_id,
                                     request.headers.get("Idempotency-Key", "").strip()[:255] or None, media_url)
     try:
-        accepted = handlers.submit_report(command, store=_intake().store, clock=_intake().clock,
+        accepted = handlers.submit_report(command, clock=_intake().clock,
                                           secret_key=_intake().secret_key, store_report=_intake().store_report)
     except handlers.IdempotencyMismatch:
         raise Open311Error(400, "this Idempotency-Key was already used for a different request")
