@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared import auth
@@ -72,6 +74,13 @@ def test_a_malformed_report_gets_400_naming_the_fields(intake_client, api_key, b
 
 def test_a_body_that_is_not_a_json_object_gets_400(intake_client, api_key):
     response = intake_client.post("/api/v1/reports", data="[1,2]", content_type="application/json",
+                                  headers={"X-API-Key": api_key})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_json"
+
+
+def test_a_body_with_a_lone_surrogate_gets_400_not_500(intake_client, api_key):
+    body = json.dumps({**REPORT, "reporter": {"name": "\ud800", "phone": "13800001111"}})  # escaped: valid JSON
+    response = intake_client.post("/api/v1/reports", data=body, content_type="application/json",
                                   headers={"X-API-Key": api_key})
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_json"
 
