@@ -113,9 +113,10 @@ def _machine_lines(result: dict) -> list[str]:
                      + ", ".join(f"{s} {ms:.1f} ms" for s, ms in result["backend_cpu_ms_per_case"].items()))
     if result.get("machine_cpu_ms_per_case"):
         cores = result.get("machine", {}).get("cores") or os.cpu_count() or 1
+        ceiling = ("" if result["offered_rate_per_s"] else  # open loop: idle cores, fixed costs spread thin
+                   f"; at that cost the cores carry at most {cpu_bound_rate(result, cores):.0f} cases/s")
         lines.append(f"whole machine: {result['machine_cpu_ms_per_case']:.1f} ms of CPU per case, "
-                     f"{result['machine_busy_share']:.0%} of {cores} cores busy; at that cost the cores "
-                     f"carry at most {cpu_bound_rate(result, cores):.0f} cases/s")
+                     f"{result['machine_busy_share']:.0%} of {cores} cores busy{ceiling}")
     return lines
 
 

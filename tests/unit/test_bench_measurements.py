@@ -108,6 +108,8 @@ def test_the_summary_says_what_the_cores_could_carry_at_the_runs_cost_per_case()
     assert "backend servers' CPU per case: ferretdb 25.0 ms, kafka 5.0 ms" in lines
     assert ("whole machine: 40.0 ms of CPU per case, 90% of 2 cores busy; at that cost the cores carry at most "
             "50 cases/s") in lines
+    at_a_rate = report.summary_lines(result(offered_rate_per_s=100, machine_cpu_ms_per_case=40.0, machine_busy_share=0.4))
+    assert "whole machine: 40.0 ms of CPU per case, 40% of 2 cores busy" in at_a_rate
 
 
 def result(**overrides) -> dict:
