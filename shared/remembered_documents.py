@@ -38,9 +38,6 @@ class RememberedDocuments:
         self._documents: dict[str, OrderedDict[str, Document]] = {c: OrderedDict() for c in self._limits}
         self._lock = threading.Lock()
 
-    def __bool__(self) -> bool:
-        return bool(self._limits)
-
     def get(self, collection: str, id: str) -> Document | None:
         documents = self._documents.get(collection)
         if documents is None:
@@ -76,6 +73,3 @@ class RememberedDocuments:
         with self._lock:
             for documents in self._documents.values():
                 documents.clear()
-
-    def __len__(self) -> int:
-        return sum(len(documents) for documents in self._documents.values())

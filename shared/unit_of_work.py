@@ -161,6 +161,9 @@ class BatchingStore:
             self._remembered.forget_all()  # on MongoDB part of the batch may be stored
             batch.failure = error
             raise
+        except BaseException:
+            self._remembered.forget_all()  # whatever else failed, what the store holds is not known
+            raise
         self._remembered.stored(writes)
 
     # -- the DocumentStore port ------------------------------------------------------------------

@@ -30,7 +30,8 @@ class ApiError(Exception):
 
 def json_response(value: object, status: int = 200) -> Response:
     """What ``jsonify`` answers (compact JSON, a final newline) for plain JSON values, in a third of the
-    time (~7 µs instead of ~22 µs): orjson instead of the standard library, none of jsonify's dispatch."""
+    time (~7 µs instead of ~22 µs): orjson instead of the standard library, none of jsonify's dispatch.
+    Plain values only: a datetime or a dataclass, which jsonify would format, raises here (a 500)."""
     return current_app.response_class(json_codec.to_bytes(value) + b"\n", status=status,
                                       mimetype="application/json")
 

@@ -59,7 +59,8 @@ def test_services_never_import_each_other():
 
 def test_domain_modules_use_the_standard_library_only():
     allowed_roots = {"__future__", "dataclasses", "typing", "datetime", "base64", "hashlib", "hmac", "json",
-                     "secrets", "itertools", "collections", "re", "uuid", "math", "copy", "shared.events.envelope",
+                     "secrets", "itertools", "collections", "re", "uuid", "math", "copy", "operator", "functools",
+                     "shared.events.envelope",
                      "services.router.combination", "services.router.ngram_model", "services.router.cues",
                      "services.router.homophones", "services.router.resemblance", "services.router.lexicon_terms"}  # pure modules too
     offenders = []

@@ -84,12 +84,12 @@ def cpu_ticks(pid: int, proc: str = "/proc") -> int | None:
 
 def machine_busy_ticks(proc: str = "/proc") -> tuple[int, int]:
     """(busy, total) clock ticks of all cores so far, from /proc/stat's first line: busy is everything
-    but idle and iowait (guest time is already inside user)."""
+    but idle, iowait and steal (time the hypervisor gave another guest; guest time is inside user)."""
     with open(os.path.join(proc, "stat"), encoding="ascii") as handle:
         ticks = [int(value) for value in handle.readline().split()[1:9]]
     user, nice, system, idle, iowait, irq, softirq, steal = ticks
-    busy = user + nice + system + irq + softirq + steal
-    return busy, busy + idle + iowait
+    busy = user + nice + system + irq + softirq
+    return busy, busy + idle + iowait + steal
 
 
 def service_rss_kb(children_pids: Mapping[str, int], table: Mapping[int, tuple]) -> dict[str, int]:

@@ -130,8 +130,8 @@ def _own_cpu_s() -> float:
 
 @dataclass(frozen=True)
 class _CpuUse:
-    """CPU seconds of the measured load: per service (and per supervised child), per backend server the bench started, the whole
-    machine (and the share of its cores that was busy), and the bench's own process."""
+    """CPU seconds of the measured load: per service (and per supervised child), per backend server the
+    bench started, the whole machine (and the share of its cores that was busy), and the bench's own process."""
     services: dict
     children: dict
     backends: dict

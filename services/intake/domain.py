@@ -5,7 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
+import secrets
 from datetime import datetime
 
 from shared.events.envelope import Envelope
@@ -15,9 +15,9 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: ids are read ou
 
 
 def new_case_id(now: datetime) -> str:
-    # 32 letters: the low 5 bits of a random byte pick one uniformly (one urandom call, not six
+    # 32 letters: the low 5 bits of a random byte pick one uniformly (six random bytes at once, not six
     # secrets.choice calls: ~1 µs instead of ~10)
-    suffix = "".join([_ALPHABET[byte & 31] for byte in os.urandom(6)])
+    suffix = "".join([_ALPHABET[byte & 31] for byte in secrets.token_bytes(6)])
     return f"GD-{now:%Y%m%d}-{suffix}"
 
 

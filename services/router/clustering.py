@@ -26,12 +26,6 @@ class Cluster:
     shared_terms: tuple[str, ...]
 
 
-def similar(terms: frozenset[str], other: frozenset[str]) -> bool:
-    """Same meaning, as far as words show it: the matched terms share two characters in a row
-    (垃圾桶 and 垃圾站 both speak of 垃圾)."""
-    return bool(pieces(terms) & pieces(other))
-
-
 def words(terms: frozenset[str]) -> list[str]:
     """The matched terms as the words they spell (a lexicon term ``A+B`` matched A then B: ``AB``)."""
     return [term.replace("+", "") for term in terms]
@@ -48,8 +42,10 @@ def pieces(terms: frozenset[str]) -> frozenset[str]:
 
 def find_cluster(terms: frozenset[str], reporter: str, recent: list[Recent], min_reports: int,
                  new_cluster_id: Callable[[], str]) -> Cluster | None:
-    """The cluster this report forms or joins; a new one is named by ``new_cluster_id()`` (a derived id:
-    asked only when one forms, as most reports form none)."""
+    """The cluster this report forms or joins, with the recent reports similar to it — same meaning, as far
+    as words show it: their matched terms share two characters in a row (垃圾桶 and 垃圾站 both speak of
+    垃圾). A new cluster is named by ``new_cluster_id()`` (a derived id: asked only when one forms, as most
+    reports form none)."""
     mine = pieces(terms)  # each report's pieces once: a busy compound has hundreds of recent reports
     alike = [(r, theirs) for r, theirs in zip(recent, map(pieces, (r.terms for r in recent))) if mine & theirs]
     existing = next((r.cluster_id for r, _ in alike if r.cluster_id), None)

@@ -286,12 +286,12 @@ def test_redelivery_and_a_restart_mid_batch_send_nothing_twice(make_notifier, ht
     inserts = {"n": 0}
     real_insert = first.store.insert
 
-    def dying_insert(collection, document):
+    def dying_insert(collection, document, **options):
         if collection == NOTIFICATIONS:
             inserts["n"] += 1
             if inserts["n"] == 4:
                 raise Crash()  # the worker dies mid-batch: three planned in its unit of work, none stored
-        return real_insert(collection, document)
+        return real_insert(collection, document, **options)
 
     first.store.insert = dying_insert
     with pytest.raises(Crash):
