@@ -129,7 +129,7 @@ class ConsumeLoop:
         started = time.perf_counter()
         named = event_type(record.message)
         if named is not None and named not in self.reactions:  # not ours to handle: no need to decode it
-            metrics.EVENTS_CONSUMED.labels(self.service, named, "ignored").inc()
+            metrics.labelled(metrics.EVENTS_CONSUMED, self.service, named, "ignored").inc()
             return []
         try:
             envelope = decode(record.message)
@@ -138,7 +138,7 @@ class ConsumeLoop:
             return []
         reaction = self.reactions.get(envelope.type)
         if reaction is None:
-            metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "ignored").inc()
+            metrics.labelled(metrics.EVENTS_CONSUMED, self.service, envelope.type, "ignored").inc()
             return []
         with log_context(case_id=envelope.subject, correlation_id=envelope.correlation_id,
                          event_id=envelope.id, event_type=envelope.type):
@@ -155,12 +155,12 @@ class ConsumeLoop:
                 dead_letters.append(self._dead_letter(
                     record, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}", envelope.type))
                 return []
-            metrics.EVENTS_CONSUMED.labels(self.service, envelope.type, "processed").inc()
+            metrics.labelled(metrics.EVENTS_CONSUMED, self.service, envelope.type, "processed").inc()
             handled.append((envelope.subject, envelope.correlation_id, envelope.type))
             if log.isEnabledFor(logging.DEBUG):  # one line per event: ~7 % of a worker's CPU, so not at INFO
                 log.debug("handled %s from %s", envelope.type, record.origin,
                           extra={"fields": {"caused": [f"{e.type}:{e.id}" for e in map(envelope_of, outputs)]}})
-            metrics.HANDLING_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
+            metrics.labelled(metrics.HANDLING_LATENCY, self.service, envelope.type).observe(time.perf_counter() - started)
             return outputs
 
     def _dead_letter(self, record: Record, error: str, event_type: str) -> Message:
@@ -168,7 +168,7 @@ class ConsumeLoop:
         headers = record.message.headers + (
             ("dlq_error", error.encode()), ("dlq_origin", record.origin.encode()),
             ("dlq_group", self.group.encode()))
-        metrics.EVENTS_CONSUMED.labels(self.service, event_type, "dead_lettered").inc()
+        metrics.labelled(metrics.EVENTS_CONSUMED, self.service, event_type, "dead_lettered").inc()
         return Message(key=record.message.key, headers=headers, value=record.message.value)
 
     def _report_lag(self, subscription: Subscription) -> None:

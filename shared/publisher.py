@@ -36,4 +36,4 @@ class EventPublisher:
         for topic, messages in by_topic.items():
             self._log.append(topic, messages)
         for envelope in envelopes:
-            metrics.EVENTS_PUBLISHED.labels(self._service, envelope.type).inc()
+            metrics.labelled(metrics.EVENTS_PUBLISHED, self._service, envelope.type).inc()

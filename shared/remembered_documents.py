@@ -26,8 +26,6 @@ from typing import Mapping, Sequence
 
 from shared.ports import Document, StoreWrite
 
-Key = tuple[str, str]  # (collection, id)
-
 
 class RememberedDocuments:
     """At most ``limits[collection]`` documents per collection, the least recently stored or read dropped

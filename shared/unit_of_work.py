@@ -153,16 +153,13 @@ class BatchingStore:
             return
         try:
             self._store.write_batch(writes)
-        except Conflict as error:
-            self._remembered.forget_all()  # one of them may be what went stale
-            batch.failure = StaleBatch(str(error))
-            raise batch.failure from error
-        except BackendUnavailable as error:
-            self._remembered.forget_all()  # on MongoDB part of the batch may be stored
-            batch.failure = error
-            raise
-        except BaseException:
-            self._remembered.forget_all()  # whatever else failed, what the store holds is not known
+        except BaseException as error:
+            self._remembered.forget_all()  # one may have gone stale; on MongoDB part of the batch may be stored
+            if isinstance(error, Conflict):
+                batch.failure = StaleBatch(str(error))
+                raise batch.failure from error
+            if isinstance(error, BackendUnavailable):
+                batch.failure = error
             raise
         self._remembered.stored(writes)
 

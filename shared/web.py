@@ -51,10 +51,6 @@ def create_service_app(service: str, readiness: Mapping[str, Check], *, max_body
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    # (route, method, status) -> its request counter and latency histogram: ``labels()`` looks a child up
-    # under a lock each time (3.3 µs a request for the two, 1.2 µs through this dict); routes and methods are few
-    children: dict[tuple[str, str, int], tuple] = {}
-
     @app.before_request
     def _start_timer() -> None:
         g.started = time.perf_counter()
@@ -62,13 +58,10 @@ def create_service_app(service: str, readiness: Mapping[str, Check], *, max_body
     @app.after_request
     def _record(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        key = (route, request.method, response.status_code)
-        labelled = children.get(key)
-        if labelled is None:
-            labelled = children[key] = (metrics.HTTP_REQUESTS.labels(service, route, key[1], str(key[2])),
-                                        metrics.HTTP_LATENCY.labels(service, route, key[1]))
-        labelled[0].inc()
-        labelled[1].observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        method = request.method
+        metrics.labelled(metrics.HTTP_REQUESTS, service, route, method, str(response.status_code)).inc()
+        metrics.labelled(metrics.HTTP_LATENCY, service, route, method).observe(
+            time.perf_counter() - g.get("started", time.perf_counter()))
         return response
 
     @app.errorhandler(ApiError)

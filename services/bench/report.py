@@ -103,8 +103,9 @@ def summary_lines(result: dict) -> list[str]:
 
 
 def _machine_lines(result: dict) -> list[str]:
-    """The backend servers' CPU per case and the whole machine's: how busy the cores were, and the rate
-    they could carry at this cost per case (what bounds a run that kept them busy)."""
+    """CPU per case by supervised process, by backend server and for the whole machine: how busy the cores
+    were, and (full speed) the rate they could carry at this cost per case (what bounds a run that kept
+    them busy)."""
     lines = []
     if result.get("process_cpu_ms_per_case"):
         lines.append("  by process: " + ", ".join(f"{s} {ms:.2f} ms" for s, ms in result["process_cpu_ms_per_case"].items()))

@@ -16,7 +16,6 @@ from typing import Mapping
 
 FORMAT = 2  # the JSON layout below; a file of another layout is refused at start
 READABLE_FORMATS = (1, 2)  # format 1 has no tier model: the lexicon then decides the tier
-NGRAM_SIZES = (1, 2, 3)  # what char_ngrams pastes together: characters, pairs, triples
 TOP_NGRAMS = 5  # how many contributing n-grams an explanation lists
 
 

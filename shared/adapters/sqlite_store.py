@@ -112,7 +112,6 @@ class SqliteStore:
             connection.execute(
                 f"CREATE TABLE IF NOT EXISTS {_table(collection)} "
                 "(id TEXT PRIMARY KEY, v INTEGER NOT NULL, doc TEXT NOT NULL)")
-            self._columns.refresh(connection)
             self._tables.add(collection)
         return connection
 
